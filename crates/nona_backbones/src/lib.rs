@@ -1,0 +1,1 @@
+//! Pretrained backbones (CNNs, transformers, audio encoders) behind one trait, with weights resolution.

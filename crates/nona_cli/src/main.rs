@@ -1,0 +1,3 @@
+//! The `nona` command.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Projector, dense and NONA (SoftStep) regression heads in candle.

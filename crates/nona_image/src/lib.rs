@@ -1,0 +1,1 @@
+//! Image decoding and torchvision/PIL-compatible transforms.

@@ -1,0 +1,1 @@
+//! Exact k-NN regression with scikit-learn-identical grid-search tuning.

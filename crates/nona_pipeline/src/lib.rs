@@ -1,0 +1,1 @@
+//! Declarative pipeline engine: config, stage graph, run layout, caching, sharding.

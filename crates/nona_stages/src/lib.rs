@@ -1,0 +1,1 @@
+//! The built-in stages (preprocess, embed, train, knn, report) wired to the pipeline engine.

@@ -1,0 +1,1 @@
+//! Parquet/Arrow table I/O: atomic shard writers, readers, schemas, inspection.
