@@ -1,1 +1,34 @@
 //! Projector, dense and NONA (SoftStep) regression heads in candle.
+//!
+//! The pieces follow `shared/papers/README.md` (NONA paper + SoftStep follow-up):
+//!
+//! * [`Projector`]: `[BatchNorm1d → Linear → Tanh]` per layer, input → hidden sizes → embedding dim.
+//! * [`DenseHead`]: `Linear(d, 1)`, the baseline regression head.
+//! * [`NonaHead`]: `ŷ = softmax_rows(Sim(Z, Z_N) + log SoftStep(sim_norm)) · y_N`; during training the
+//!   batch is its own neighbour set with the diagonal masked to −∞.
+//! * [`Adam`] (PyTorch semantics, coupled L2 weight decay), [`EarlyStopping`], [`VarSnapshot`] and
+//!   [`MinMaxScaler`] for the training loop.
+//!
+//! All numerics stay finite in the forward and the backward pass (see the module docs of
+//! [`similarity`] and [`softstep`] for where that needs care).
+
+pub mod dense;
+pub mod early_stopping;
+pub mod error;
+pub mod linear;
+pub mod nona;
+pub mod optim;
+pub mod projector;
+pub mod scaling;
+pub mod similarity;
+pub mod softstep;
+
+pub use dense::DenseHead;
+pub use early_stopping::{EarlyStopping, EarlyStoppingConfig, VarSnapshot};
+pub use error::{HeadsError, ParseNameError, Result};
+pub use nona::{MIN_TRAIN_BATCH, NonaConfig, NonaHead};
+pub use optim::{Adam, AdamConfig};
+pub use projector::{Projector, ProjectorConfig};
+pub use scaling::{MinMaxScaler, clip_unit};
+pub use similarity::Similarity;
+pub use softstep::{SoftStep, SoftStepKind, SoftStepParams};
