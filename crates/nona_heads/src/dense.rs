@@ -16,7 +16,9 @@ pub struct DenseHead {
 impl DenseHead {
     /// Head over embeddings of dimension `dim`; variables `linear.weight`, `linear.bias` in `vb`.
     pub fn new(dim: usize, vb: VarBuilder) -> Result<Self> {
-        Ok(Self { linear: torch_linear(dim, 1, vb.pp("linear"))? })
+        Ok(Self {
+            linear: torch_linear(dim, 1, vb.pp("linear"))?,
+        })
     }
 
     /// Predictions `(b,)` for embeddings `(b, d)`, not clipped (training).

@@ -22,7 +22,10 @@ pub struct EarlyStoppingConfig {
 
 impl Default for EarlyStoppingConfig {
     fn default() -> Self {
-        Self { patience: 10, start_after_epoch: 5 }
+        Self {
+            patience: 10,
+            start_after_epoch: 5,
+        }
     }
 }
 
@@ -37,7 +40,11 @@ pub struct EarlyStopping<S> {
 impl<S> EarlyStopping<S> {
     /// A tracker with nothing observed yet.
     pub fn new(config: EarlyStoppingConfig) -> Self {
-        Self { config, best: None, epochs_without_improvement: 0 }
+        Self {
+            config,
+            best: None,
+            epochs_without_improvement: 0,
+        }
     }
 
     /// Whether `epoch` (1-based) is checked at all; skip validation otherwise.
@@ -48,11 +55,20 @@ impl<S> EarlyStopping<S> {
     /// Records the validation MSE of `epoch` (1-based). On a strict improvement (a finite MSE
     /// below the best so far) `capture` is called and its state kept. Returns whether to stop.
     /// Epochs that are not [checked](Self::is_checked) are ignored.
-    pub fn observe(&mut self, epoch: usize, val_mse: f64, capture: impl FnOnce() -> Result<S>) -> Result<bool> {
+    pub fn observe(
+        &mut self,
+        epoch: usize,
+        val_mse: f64,
+        capture: impl FnOnce() -> Result<S>,
+    ) -> Result<bool> {
         if !self.is_checked(epoch) {
             return Ok(false);
         }
-        let improved = val_mse.is_finite() && self.best.as_ref().is_none_or(|(_, best, _)| val_mse < *best);
+        let improved = val_mse.is_finite()
+            && self
+                .best
+                .as_ref()
+                .is_none_or(|(_, best, _)| val_mse < *best);
         if improved {
             self.best = Some((epoch, val_mse, capture()?));
             self.epochs_without_improvement = 0;

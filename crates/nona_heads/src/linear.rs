@@ -8,7 +8,10 @@ use crate::error::Result;
 /// distribution of PyTorch's default initialisation. Variables `weight` `(out, in)` and `bias`.
 pub fn torch_linear(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Linear> {
     let bound = 1.0 / (in_dim.max(1) as f64).sqrt();
-    let init = Init::Uniform { lo: -bound, up: bound };
+    let init = Init::Uniform {
+        lo: -bound,
+        up: bound,
+    };
     let weight = vb.get_with_hints((out_dim, in_dim), "weight", init)?;
     let bias = vb.get_with_hints(out_dim, "bias", init)?;
     Ok(Linear::new(weight, Some(bias)))

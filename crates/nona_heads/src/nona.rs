@@ -51,8 +51,13 @@ pub struct NonaHead {
 impl NonaHead {
     /// Builds the head; SoftStep variables live under `vb.pp("softstep")`.
     pub fn new(config: NonaConfig, dim: usize, vb: VarBuilder) -> Result<Self> {
-        let softstep =
-            SoftStep::new(config.softstep, config.params, dim, config.eps, vb.pp("softstep"))?;
+        let softstep = SoftStep::new(
+            config.softstep,
+            config.params,
+            dim,
+            config.eps,
+            vb.pp("softstep"),
+        )?;
         Ok(Self { config, softstep })
     }
 
@@ -73,7 +78,10 @@ impl NonaHead {
     pub fn forward_train(&self, z: &Tensor, y: &Tensor) -> Result<Tensor> {
         let size = z.dim(0)?;
         if size < MIN_TRAIN_BATCH {
-            return Err(HeadsError::TrainBatchTooSmall { size, min: MIN_TRAIN_BATCH });
+            return Err(HeadsError::TrainBatchTooSmall {
+                size,
+                min: MIN_TRAIN_BATCH,
+            });
         }
         let logits = self.logits(z, z, true)?;
         let self_mask = Tensor::eye(size, DType::U8, z.device())?;

@@ -22,7 +22,13 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        Self { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
+        Self {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        }
     }
 }
 
@@ -51,21 +57,39 @@ impl Optimizer for Adam {
             .filter(|var| var.dtype().is_float())
             .map(|var| {
                 let zeros = var.zeros_like()?;
-                Ok(ParamState { first_moment: zeros.clone(), second_moment: zeros, var, steps: 0 })
+                Ok(ParamState {
+                    first_moment: zeros.clone(),
+                    second_moment: zeros,
+                    var,
+                    steps: 0,
+                })
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
         Ok(Self { params, config })
     }
 
     fn step(&mut self, grads: &GradStore) -> candle_core::Result<()> {
-        let AdamConfig { lr, beta1, beta2, eps, weight_decay } = self.config;
+        let AdamConfig {
+            lr,
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+        } = self.config;
         for param in &mut self.params {
-            let Some(grad) = grads.get(&param.var) else { continue };
+            let Some(grad) = grads.get(&param.var) else {
+                continue;
+            };
             let theta = param.var.as_tensor().detach();
-            let grad = if weight_decay == 0.0 { grad.clone() } else { (grad + (&theta * weight_decay)?)? };
+            let grad = if weight_decay == 0.0 {
+                grad.clone()
+            } else {
+                (grad + (&theta * weight_decay)?)?
+            };
             param.steps += 1;
             param.first_moment = ((&param.first_moment * beta1)? + (&grad * (1.0 - beta1))?)?;
-            param.second_moment = ((&param.second_moment * beta2)? + (grad.sqr()? * (1.0 - beta2))?)?;
+            param.second_moment =
+                ((&param.second_moment * beta2)? + (grad.sqr()? * (1.0 - beta2))?)?;
             let bias_correction1 = 1.0 - beta1.powi(param.steps);
             let bias_correction2 = 1.0 - beta2.powi(param.steps);
             let denominator = ((param.second_moment.sqrt()? / bias_correction2.sqrt())? + eps)?;

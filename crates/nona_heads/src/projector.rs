@@ -21,7 +21,11 @@ pub struct ProjectorConfig {
 impl ProjectorConfig {
     /// The paper's sizes: `input_dim → 200 → 25`.
     pub fn new(input_dim: usize) -> Self {
-        Self { input_dim, hidden: vec![200], embedding_dim: 25 }
+        Self {
+            input_dim,
+            hidden: vec![200],
+            embedding_dim: 25,
+        }
     }
 }
 
@@ -52,12 +56,19 @@ impl Projector {
             .map(|(i, pair)| {
                 let vb = vb.pp(format!("layers.{i}"));
                 Ok(Layer {
-                    norm: candle_nn::batch_norm(pair[0], BatchNormConfig::default(), vb.pp("norm"))?,
+                    norm: candle_nn::batch_norm(
+                        pair[0],
+                        BatchNormConfig::default(),
+                        vb.pp("norm"),
+                    )?,
                     linear: torch_linear(pair[0], pair[1], vb.pp("linear"))?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self { layers, embedding_dim: config.embedding_dim })
+        Ok(Self {
+            layers,
+            embedding_dim: config.embedding_dim,
+        })
     }
 
     /// Output dimension `d`.
@@ -70,17 +81,26 @@ impl Projector {
     pub fn forward_train(&self, x: &Tensor) -> Result<Tensor> {
         let size = x.dim(0)?;
         if size < MIN_TRAIN_BATCH {
-            return Err(HeadsError::TrainBatchTooSmall { size, min: MIN_TRAIN_BATCH });
+            return Err(HeadsError::TrainBatchTooSmall {
+                size,
+                min: MIN_TRAIN_BATCH,
+            });
         }
         self.layers.iter().try_fold(x.clone(), |x, layer| {
-            Ok(layer.linear.forward(&layer.norm.forward_train(&x)?)?.tanh()?)
+            Ok(layer
+                .linear
+                .forward(&layer.norm.forward_train(&x)?)?
+                .tanh()?)
         })
     }
 
     /// Evaluation pass: BatchNorm uses its running statistics (any batch size).
     pub fn forward_eval(&self, x: &Tensor) -> Result<Tensor> {
         self.layers.iter().try_fold(x.clone(), |x, layer| {
-            Ok(layer.linear.forward(&layer.norm.forward_t(&x, false)?)?.tanh()?)
+            Ok(layer
+                .linear
+                .forward(&layer.norm.forward_t(&x, false)?)?
+                .tanh()?)
         })
     }
 }

@@ -87,10 +87,13 @@ impl FromStr for Similarity {
     type Err = ParseNameError;
 
     fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|v| v.name() == s).ok_or_else(|| ParseNameError {
-            kind: "similarity",
-            given: s.to_owned(),
-            expected: "l2, l1, dot, cos",
-        })
+        Self::ALL
+            .into_iter()
+            .find(|v| v.name() == s)
+            .ok_or_else(|| ParseNameError {
+                kind: "similarity",
+                given: s.to_owned(),
+                expected: "l2, l1, dot, cos",
+            })
     }
 }

@@ -117,14 +117,21 @@ impl SoftStep {
         };
         let source = match params {
             SoftStepParams::Global => {
-                let init = Init::Randn { mean: 0.0, stdev: 1.0 };
+                let init = Init::Randn {
+                    mean: 0.0,
+                    stdev: 1.0,
+                };
                 ParamSource::Global(vb.get_with_hints(3, "theta", init)?)
             }
             SoftStepParams::Pointwise => {
                 ParamSource::Pointwise(torch_linear(dim, 3, vb.pp("linear"))?)
             }
         };
-        Ok(Some(Self { function, source, eps }))
+        Ok(Some(Self {
+            function,
+            source,
+            eps,
+        }))
     }
 
     /// Raw `(a, b, t)` for queries `z` `(b, d)`, each `(b, 1)` (pointwise) or `(1, 1)` (global),
@@ -135,7 +142,11 @@ impl SoftStep {
             ParamSource::Pointwise(linear) => linear.forward(z)?,
         };
         let abt = candle_nn::ops::sigmoid(&raw)?.clamp(self.eps, 1.0 - self.eps)?;
-        Ok((abt.narrow(1, 0, 1)?, abt.narrow(1, 1, 1)?, abt.narrow(1, 2, 1)?))
+        Ok((
+            abt.narrow(1, 0, 1)?,
+            abt.narrow(1, 1, 1)?,
+            abt.narrow(1, 2, 1)?,
+        ))
     }
 
     /// `log m`, shape of `sim` `(b, N)`, for queries `z` and their similarity matrix `sim`.
@@ -181,14 +192,19 @@ pub fn s1_log_mask(x: &Tensor, a: &Tensor, b: &Tensor, t: &Tensor, eps: f64) -> 
     let transition = (rise.log()? - (&rise + fall)?.log()?)?;
     let rejected = x.broadcast_lt(a)?;
     let preserved = x.broadcast_gt(b)?;
-    let neg_infinity = Tensor::full(f64::NEG_INFINITY, x.shape(), x.device())?.to_dtype(x.dtype())?;
+    let neg_infinity =
+        Tensor::full(f64::NEG_INFINITY, x.shape(), x.device())?.to_dtype(x.dtype())?;
     let kept = preserved.where_cond(&x.zeros_like()?, &transition)?;
     Ok(rejected.where_cond(&neg_infinity, &kept)?)
 }
 
 /// `max(u^p, ε)` for `0 ≤ u`, computed without ever differentiating `ln 0`.
 fn clamped_power(u: &Tensor, power: &Tensor, eps: f64) -> Result<Tensor> {
-    Ok(u.maximum(eps)?.log()?.broadcast_mul(power)?.exp()?.maximum(eps)?)
+    Ok(u.maximum(eps)?
+        .log()?
+        .broadcast_mul(power)?
+        .exp()?
+        .maximum(eps)?)
 }
 
 /// S2 log-mask of normalised similarities `x` `(b, N)`: `t/(1−t) · (b − x) · ln(x/b)` for `x ≤ b`
@@ -214,11 +230,14 @@ impl FromStr for SoftStepKind {
     type Err = ParseNameError;
 
     fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|v| v.name() == s).ok_or_else(|| ParseNameError {
-            kind: "softstep",
-            given: s.to_owned(),
-            expected: "none, s1, s2",
-        })
+        Self::ALL
+            .into_iter()
+            .find(|v| v.name() == s)
+            .ok_or_else(|| ParseNameError {
+                kind: "softstep",
+                given: s.to_owned(),
+                expected: "none, s1, s2",
+            })
     }
 }
 
@@ -232,10 +251,13 @@ impl FromStr for SoftStepParams {
     type Err = ParseNameError;
 
     fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|v| v.name() == s).ok_or_else(|| ParseNameError {
-            kind: "softstep parameters",
-            given: s.to_owned(),
-            expected: "global, pointwise",
-        })
+        Self::ALL
+            .into_iter()
+            .find(|v| v.name() == s)
+            .ok_or_else(|| ParseNameError {
+                kind: "softstep parameters",
+                given: s.to_owned(),
+                expected: "global, pointwise",
+            })
     }
 }

@@ -1,0 +1,212 @@
+//! (3) Parity with the PyTorch re-implementation of the reference code
+//! (`tests/fixtures/nona/make_nona_fixtures.py`): outputs and gradients of all 48 NONA cases,
+//! the projector (train/eval BatchNorm, running statistics, gradients) and Adam trajectories.
+
+mod common;
+
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::{Optimizer, VarBuilder, VarMap};
+use common::{SoftStepValues, flat, head_with, matrix, max_abs_diff, mse, vector};
+use nona_heads::{Adam, AdamConfig, NonaConfig, Projector, ProjectorConfig};
+use serde_json::Value;
+
+const TOLERANCE: f64 = 1e-5;
+
+fn fixtures() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/nona/nona_fixtures.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture file")).unwrap()
+}
+
+fn numbers(v: &Value) -> Vec<f64> {
+    match v {
+        Value::Array(items) => items.iter().flat_map(numbers).collect(),
+        Value::Number(n) => vec![n.as_f64().unwrap()],
+        other => panic!("not numeric: {other}"),
+    }
+}
+
+fn rows(v: &Value) -> Vec<Vec<f64>> {
+    v.as_array().unwrap().iter().map(numbers).collect()
+}
+
+fn tensor(v: &Value) -> Tensor {
+    match v.as_array().unwrap().first() {
+        Some(Value::Array(_)) => matrix(&rows(v), DType::F64),
+        _ => vector(&numbers(v), DType::F64),
+    }
+}
+
+fn text(v: &Value, key: &str) -> String {
+    v[key].as_str().unwrap().to_owned()
+}
+
+#[test]
+#[allow(clippy::print_stderr)] // reports the measured errors with --nocapture
+fn nona_outputs_and_gradients_match_torch() {
+    let fixtures = fixtures();
+    let eps = fixtures["eps"].as_f64().unwrap();
+    let inputs = &fixtures["inputs"];
+    let values = SoftStepValues {
+        theta: numbers(&inputs["theta"]),
+        weight: rows(&inputs["weight"]),
+        bias: numbers(&inputs["bias"]),
+    };
+    let cases = fixtures["nona"].as_array().unwrap();
+    assert_eq!(cases.len(), 48);
+    let (mut worst_output, mut worst_grad) = (0.0f64, 0.0f64);
+    for case in cases {
+        let config = NonaConfig {
+            similarity: text(case, "similarity").parse().unwrap(),
+            softstep: text(case, "softstep").parse().unwrap(),
+            params: text(case, "params").parse().unwrap(),
+            eps,
+        };
+        let label = format!(
+            "{} {} {} {}",
+            config.similarity,
+            config.softstep,
+            config.params,
+            text(case, "mode")
+        );
+        let (varmap, head) = head_with(config, &values, DType::F64);
+        let z;
+        let mut leaves: Vec<(&str, Tensor)> = Vec::new();
+        let (pred, target) = if text(case, "mode") == "train" {
+            z = Var::from_tensor(&tensor(&inputs["z_train"])).unwrap();
+            let pred = head
+                .forward_train(z.as_tensor(), &tensor(&inputs["y_train"]))
+                .unwrap();
+            (pred, tensor(&inputs["target_train"]))
+        } else {
+            z = Var::from_tensor(&tensor(&inputs["z_query"])).unwrap();
+            let bank = Var::from_tensor(&tensor(&inputs["z_bank"])).unwrap();
+            leaves.push(("bank_z", bank.as_tensor().clone()));
+            let pred = head
+                .forward_eval(z.as_tensor(), bank.as_tensor(), &tensor(&inputs["y_bank"]))
+                .unwrap();
+            (pred, tensor(&inputs["target_query"]))
+        };
+        leaves.push(("z", z.as_tensor().clone()));
+        let data = varmap.data().lock().unwrap().clone();
+        for (fixture_name, var_name) in [
+            ("theta", "softstep.theta"),
+            ("weight", "softstep.linear.weight"),
+            ("bias", "softstep.linear.bias"),
+        ] {
+            if let Some(var) = data.get(var_name) {
+                leaves.push((fixture_name, var.as_tensor().clone()));
+            }
+        }
+
+        let output_error = max_abs_diff(&flat(&pred), &numbers(&case["output"]));
+        assert!(
+            output_error < TOLERANCE,
+            "{label}: output differs by {output_error:e}"
+        );
+        worst_output = worst_output.max(output_error);
+
+        let grads = mse(&pred, &target).backward().unwrap();
+        let expected = case["grads"].as_object().unwrap();
+        for (name, leaf) in &leaves {
+            let ours = grads.get(leaf).map(flat);
+            match (expected.get(*name), ours) {
+                (Some(theirs), Some(ours)) => {
+                    let error = max_abs_diff(&ours, &numbers(theirs));
+                    assert!(
+                        error < TOLERANCE,
+                        "{label}: d loss/d {name} differs by {error:e}"
+                    );
+                    worst_grad = worst_grad.max(error);
+                }
+                (None, Some(ours)) => assert!(
+                    ours.iter().all(|g| *g == 0.0),
+                    "{label}: {name} unused in torch"
+                ),
+                (Some(_), None) => panic!("{label}: no gradient for {name}"),
+                (None, None) => {}
+            }
+        }
+    }
+    // Printed with `cargo test -- --nocapture`; quoted in the crate's report.
+    eprintln!("torch parity: max output error {worst_output:e}, max gradient error {worst_grad:e}");
+}
+
+#[test]
+fn projector_matches_torch_batchnorm_linear_tanh() {
+    let fixture = fixtures()["projector"].clone();
+    let dims: Vec<usize> = numbers(&fixture["dims"])
+        .into_iter()
+        .map(|d| d as usize)
+        .collect();
+    let config = ProjectorConfig {
+        input_dim: dims[0],
+        hidden: dims[1..dims.len() - 1].to_vec(),
+        embedding_dim: dims[dims.len() - 1],
+    };
+    let mut varmap = VarMap::new();
+    let projector = Projector::new(
+        &config,
+        VarBuilder::from_varmap(&varmap, DType::F64, &Device::Cpu),
+    )
+    .unwrap();
+    for (name, value) in fixture["variables"].as_object().unwrap() {
+        varmap.set_one(name, tensor(value)).unwrap();
+    }
+    let out = projector
+        .forward_train(&tensor(&fixture["x_train"]))
+        .unwrap();
+    let error = max_abs_diff(&flat(&out), &numbers(&fixture["train_output"]));
+    assert!(error < TOLERANCE, "train output differs by {error:e}");
+
+    let grads = out.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+    let data = varmap.data().lock().unwrap().clone();
+    for (name, expected) in fixture["grads_of_sum_of_squares"].as_object().unwrap() {
+        let ours = flat(grads.get(data[name].as_tensor()).unwrap());
+        let error = max_abs_diff(&ours, &numbers(expected));
+        assert!(error < TOLERANCE, "gradient of {name} differs by {error:e}");
+    }
+    for (name, expected) in fixture["running_after_train"].as_object().unwrap() {
+        let error = max_abs_diff(&flat(data[name].as_tensor()), &numbers(expected));
+        assert!(error < TOLERANCE, "{name} differs by {error:e}");
+    }
+    let eval = projector.forward_eval(&tensor(&fixture["x_eval"])).unwrap();
+    let error = max_abs_diff(&flat(&eval), &numbers(&fixture["eval_output"]));
+    assert!(error < TOLERANCE, "eval output differs by {error:e}");
+}
+
+#[test]
+fn adam_matches_torch_adam_with_coupled_weight_decay() {
+    for case in fixtures()["adam"].as_array().unwrap() {
+        let theta = Var::from_tensor(&tensor(&case["start"])).unwrap();
+        let target = tensor(&case["target"]);
+        let scale = tensor(&case["scale"]);
+        let config = AdamConfig {
+            lr: case["lr"].as_f64().unwrap(),
+            weight_decay: case["weight_decay"].as_f64().unwrap(),
+            ..AdamConfig::default()
+        };
+        let mut adam = Adam::new(vec![theta.clone()], config).unwrap();
+        for (step, expected) in case["trajectory"].as_array().unwrap().iter().enumerate() {
+            let diff = theta.as_tensor().sub(&target).unwrap();
+            let loss = diff
+                .sqr()
+                .unwrap()
+                .sqr()
+                .unwrap()
+                .mul(&scale)
+                .unwrap()
+                .sum_all()
+                .unwrap();
+            adam.backward_step(&loss).unwrap();
+            let error = max_abs_diff(&flat(theta.as_tensor()), &numbers(expected));
+            assert!(
+                error < 1e-12,
+                "wd {}: step {step} differs by {error:e}",
+                config.weight_decay
+            );
+        }
+    }
+}
