@@ -1,1 +1,30 @@
 //! Pretrained backbones (CNNs, transformers, audio encoders) behind one trait, with weights resolution.
+//!
+//! A backbone is picked by name from the [registry](crate::backbone::REGISTRY), its weights are
+//! found by [`weights::WeightsLocator`] (local file, Hugging Face cache, download) and it maps a
+//! batch of inputs to pooled `(B, d)` embeddings:
+//!
+//! ```no_run
+//! use nona_backbones::{BackboneInput, DeviceKind, WeightsLocator, load_backbone};
+//! # fn main() -> nona_backbones::Result<()> {
+//! let device = DeviceKind::Cpu.device()?;
+//! let loaded = load_backbone("resnet18", &device, &WeightsLocator::from_env())?;
+//! let images = candle_core::Tensor::zeros((2, 3, 224, 224), candle_core::DType::F32, &device)?;
+//! let pooled = loaded.backbone.embed(&BackboneInput::Images(images))?; // (2, 512)
+//! # let _ = (pooled, loaded.weights.sha256);
+//! # Ok(()) }
+//! ```
+
+pub mod backbone;
+mod device;
+mod error;
+pub mod vision;
+pub mod weights;
+
+pub use backbone::{
+    Backbone, BackboneInput, InputSpec, LoadedBackbone, backbone_names, build_backbone,
+    load_backbone,
+};
+pub use device::DeviceKind;
+pub use error::{Error, Result};
+pub use weights::{ResolvedWeights, WeightsLocator, WeightsSpec};

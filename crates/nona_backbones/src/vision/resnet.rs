@@ -1,0 +1,141 @@
+//! ResNet-18/34 (torchvision layout: `conv1`, `bn1`, `layer{1..4}.{i}.{conv,bn}{1,2}`, `downsample`).
+
+use candle_core::Tensor;
+use candle_nn::VarBuilder;
+
+use super::layers::{Activation, ConvBn, ConvShape, global_avg_pool};
+use super::{IMAGENET_MEAN, IMAGENET_STD};
+use crate::Result;
+use crate::backbone::{Backbone, BackboneInput, InputSpec};
+
+const BN_EPS: f64 = 1e-5;
+
+/// Two 3×3 convolutions with an identity (or 1×1 projection) shortcut.
+#[derive(Debug, Clone)]
+struct BasicBlock {
+    conv1: ConvBn,
+    conv2: ConvBn,
+    downsample: Option<ConvBn>,
+}
+
+impl BasicBlock {
+    fn load(
+        vb: VarBuilder,
+        in_channels: usize,
+        out_channels: usize,
+        stride: usize,
+    ) -> Result<Self> {
+        let conv = |i: usize, shape: ConvShape| {
+            ConvBn::load(
+                vb.pp(format!("conv{i}")),
+                vb.pp(format!("bn{i}")),
+                shape,
+                BN_EPS,
+            )
+        };
+        let downsample = if stride != 1 || in_channels != out_channels {
+            let shape = ConvShape::new(in_channels, out_channels, 1).stride(stride);
+            Some(ConvBn::load(
+                vb.pp("downsample.0"),
+                vb.pp("downsample.1"),
+                shape,
+                BN_EPS,
+            )?)
+        } else {
+            None
+        };
+        Ok(Self {
+            conv1: conv(
+                1,
+                ConvShape::new(in_channels, out_channels, 3).stride(stride),
+            )?,
+            conv2: conv(2, ConvShape::new(out_channels, out_channels, 3))?,
+            downsample,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = self.conv2.forward(&self.conv1.forward(x)?.relu()?)?;
+        let shortcut = match &self.downsample {
+            Some(projection) => projection.forward(x)?,
+            None => x.clone(),
+        };
+        Ok((y + shortcut)?.relu()?)
+    }
+}
+
+/// A torchvision ResNet with basic blocks, classifier removed: returns the pooled 512-d features.
+#[derive(Debug, Clone)]
+pub struct ResNet {
+    id: &'static str,
+    stem: ConvBn,
+    blocks: Vec<BasicBlock>,
+}
+
+impl ResNet {
+    /// ResNet-18: stages of 2, 2, 2, 2 basic blocks.
+    pub fn resnet18(vb: VarBuilder) -> Result<Self> {
+        Self::load(vb, "resnet18", [2, 2, 2, 2])
+    }
+
+    /// ResNet-34: stages of 3, 4, 6, 3 basic blocks.
+    pub fn resnet34(vb: VarBuilder) -> Result<Self> {
+        Self::load(vb, "resnet34", [3, 4, 6, 3])
+    }
+
+    fn load(vb: VarBuilder, id: &'static str, depths: [usize; 4]) -> Result<Self> {
+        let stem = ConvBn::load(
+            vb.pp("conv1"),
+            vb.pp("bn1"),
+            ConvShape::new(3, 64, 7).stride(2),
+            BN_EPS,
+        )?;
+        let mut blocks = Vec::new();
+        let mut in_channels = 64;
+        for (stage, depth) in depths.into_iter().enumerate() {
+            let out_channels = 64 << stage;
+            for i in 0..depth {
+                let stride = if stage > 0 && i == 0 { 2 } else { 1 };
+                blocks.push(BasicBlock::load(
+                    vb.pp(format!("layer{}.{i}", stage + 1)),
+                    in_channels,
+                    out_channels,
+                    stride,
+                )?);
+                in_channels = out_channels;
+            }
+        }
+        Ok(Self { id, stem, blocks })
+    }
+}
+
+impl Backbone for ResNet {
+    fn id(&self) -> &str {
+        self.id
+    }
+
+    fn dim(&self) -> usize {
+        512
+    }
+
+    fn input(&self) -> InputSpec {
+        InputSpec::Image {
+            size: 224,
+            mean: IMAGENET_MEAN,
+            std: IMAGENET_STD,
+        }
+    }
+
+    fn embed(&self, input: &BackboneInput) -> Result<Tensor> {
+        let x = Activation::Relu.apply(&self.stem.forward(input.images()?)?)?;
+        // Max-pool 3×3/2 with 1 pixel of padding; after ReLU, zero padding equals -inf padding.
+        let mut x = x
+            .pad_with_zeros(2, 1, 1)?
+            .pad_with_zeros(3, 1, 1)?
+            .max_pool2d_with_stride(3, 2)?;
+        for block in &self.blocks {
+            x = block.forward(&x)?;
+        }
+        global_avg_pool(&x)
+    }
+}

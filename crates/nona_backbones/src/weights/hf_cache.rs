@@ -1,0 +1,172 @@
+//! The Hugging Face hub cache layout: `<hub>/models--org--name/{refs/<rev>, snapshots/<commit>/<file>, blobs/}`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::sha256_file;
+use crate::{Error, Result};
+
+/// A file of a model repository on the Hugging Face hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HfFile {
+    /// `org/name`.
+    pub repo: &'static str,
+    /// Branch, tag or 40-hex commit.
+    pub revision: &'static str,
+    /// Path of the file in the repository.
+    pub file: &'static str,
+}
+
+impl HfFile {
+    /// Download URL of the file.
+    pub fn url(&self) -> String {
+        format!(
+            "https://huggingface.co/{}/resolve/{}/{}",
+            self.repo, self.revision, self.file
+        )
+    }
+}
+
+/// `<hub>/models--org--name`.
+fn repo_dir(hub: &Path, repo: &str) -> PathBuf {
+    hub.join(format!("models--{}", repo.replace('/', "--")))
+}
+
+fn is_commit(revision: &str) -> bool {
+    revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `<hub>/models--org--name/snapshots/<commit>/<file>`.
+pub(super) fn snapshot_path(hub: &Path, hf: &HfFile, commit: &str) -> PathBuf {
+    repo_dir(hub, hf.repo)
+        .join("snapshots")
+        .join(commit)
+        .join(hf.file)
+}
+
+/// The cached file, if present: a commit revision is used directly, a branch or tag through `refs/`.
+pub(super) fn cached_file(hub: &Path, hf: &HfFile) -> Option<PathBuf> {
+    let commit = if is_commit(hf.revision) {
+        hf.revision.to_owned()
+    } else {
+        std::fs::read_to_string(repo_dir(hub, hf.repo).join("refs").join(hf.revision))
+            .ok()?
+            .trim()
+            .to_owned()
+    };
+    let path = snapshot_path(hub, hf, &commit);
+    path.is_file().then_some(path)
+}
+
+/// Downloads the file with `curl` into the cache layout (blob named by its sha256, snapshot link,
+/// `refs/<revision>`), the way `huggingface_hub` would, and returns the snapshot path.
+///
+/// `curl` rather than an HTTP crate: it keeps TLS stacks out of every build of nona for a path that
+/// runs once per machine; without it, the error says which file to fetch by hand.
+pub(super) fn download(hub: &Path, hf: &HfFile) -> Result<PathBuf> {
+    let url = hf.url();
+    let download_error = |message: String| Error::Download {
+        url: url.clone(),
+        message,
+    };
+    let blobs = repo_dir(hub, hf.repo).join("blobs");
+    std::fs::create_dir_all(&blobs).map_err(|e| Error::io(&blobs, e))?;
+    let partial = blobs.join(format!("{}.incomplete", std::process::id()));
+    let headers = blobs.join(format!("{}.headers", std::process::id()));
+    let status = Command::new("curl")
+        .args([
+            "--fail",
+            "--location",
+            "--silent",
+            "--show-error",
+            "--dump-header",
+        ])
+        .arg(&headers)
+        .arg("--output")
+        .arg(&partial)
+        .arg(&url)
+        .status()
+        .map_err(|e| download_error(format!("cannot run curl: {e}")))?;
+    let header_text = std::fs::read_to_string(&headers).unwrap_or_default();
+    // Best-effort cleanup of the header dump; its content is already read.
+    let _ = std::fs::remove_file(&headers);
+    if !status.success() {
+        // The partial file is useless; a failed removal changes nothing for the caller.
+        let _ = std::fs::remove_file(&partial);
+        return Err(download_error(format!("curl exited with {status}")));
+    }
+    let commit = header_text
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(name, _)| name.trim().eq_ignore_ascii_case("x-repo-commit"))
+        .map(|(_, value)| value.trim().to_owned())
+        .next_back()
+        .unwrap_or_else(|| hf.revision.to_owned());
+    let blob = blobs.join(sha256_file(&partial)?);
+    std::fs::rename(&partial, &blob).map_err(|e| Error::io(&blob, e))?;
+    if !is_commit(hf.revision) {
+        let refs = repo_dir(hub, hf.repo).join("refs");
+        std::fs::create_dir_all(&refs).map_err(|e| Error::io(&refs, e))?;
+        std::fs::write(refs.join(hf.revision), &commit).map_err(|e| Error::io(&refs, e))?;
+    }
+    let snapshot = snapshot_path(hub, hf, &commit);
+    if let Some(parent) = snapshot.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    link_snapshot(&blob, &snapshot, hf.file).map_err(|e| Error::io(&snapshot, e))?;
+    Ok(snapshot)
+}
+
+/// Points the snapshot entry at its blob: a relative symlink as `huggingface_hub` makes, else a copy.
+fn link_snapshot(blob: &Path, snapshot: &Path, file: &str) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let depth = 2 + file.matches('/').count();
+        let blob_name = blob.file_name().unwrap_or_default();
+        let target = PathBuf::from("../".repeat(depth))
+            .join("blobs")
+            .join(blob_name);
+        if std::os::unix::fs::symlink(target, snapshot).is_ok() {
+            return Ok(());
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    std::fs::copy(blob, snapshot).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: HfFile = HfFile {
+        repo: "timm/resnet18.tv_in1k",
+        revision: "main",
+        file: "model.safetensors",
+    };
+
+    #[test]
+    fn resolves_a_branch_through_refs() {
+        let hub = tempfile::tempdir().unwrap();
+        let commit = "0123456789abcdef0123456789abcdef01234567";
+        let repo = hub.path().join("models--timm--resnet18.tv_in1k");
+        std::fs::create_dir_all(repo.join("refs")).unwrap();
+        std::fs::write(repo.join("refs/main"), format!("{commit}\n")).unwrap();
+        assert_eq!(cached_file(hub.path(), &FILE), None, "no snapshot yet");
+        let snapshot = repo.join("snapshots").join(commit);
+        std::fs::create_dir_all(&snapshot).unwrap();
+        std::fs::write(snapshot.join("model.safetensors"), b"x").unwrap();
+        assert_eq!(
+            cached_file(hub.path(), &FILE),
+            Some(snapshot.join("model.safetensors"))
+        );
+        let pinned = HfFile {
+            revision: commit,
+            ..FILE
+        };
+        assert_eq!(
+            cached_file(hub.path(), &pinned),
+            Some(snapshot.join("model.safetensors"))
+        );
+    }
+}
