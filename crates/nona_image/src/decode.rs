@@ -8,8 +8,12 @@ use image::{DynamicImage, ImageFormat};
 use crate::error::ImageError;
 use crate::pixels::{Channels, Pixels, Samples};
 
-const SUPPORTED_FORMATS: [ImageFormat; 4] =
-    [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Bmp, ImageFormat::Tiff];
+const SUPPORTED_FORMATS: [ImageFormat; 4] = [
+    ImageFormat::Png,
+    ImageFormat::Jpeg,
+    ImageFormat::Bmp,
+    ImageFormat::Tiff,
+];
 
 /// Reads and decodes the image file at `path`.
 ///
@@ -18,8 +22,13 @@ const SUPPORTED_FORMATS: [ImageFormat; 4] =
 /// matching `PIL.Image.open`.
 pub fn decode_file(path: &Path, channels: Channels) -> Result<Pixels, ImageError> {
     let bytes = std::fs::read(path).map_err(|source| match source.kind() {
-        ErrorKind::NotFound => ImageError::NotFound { path: path.to_path_buf() },
-        _ => ImageError::Io { path: path.to_path_buf(), source },
+        ErrorKind::NotFound => ImageError::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => ImageError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
     })?;
     decode_bytes(&bytes, path, channels)
 }
@@ -28,14 +37,20 @@ pub fn decode_file(path: &Path, channels: Channels) -> Result<Pixels, ImageError
 /// the fallback format hint, as in [`decode_file`]).
 pub fn decode_bytes(bytes: &[u8], label: &Path, channels: Channels) -> Result<Pixels, ImageError> {
     if bytes.is_empty() {
-        return Err(ImageError::EmptyFile { path: label.to_path_buf() });
+        return Err(ImageError::EmptyFile {
+            path: label.to_path_buf(),
+        });
     }
     let format = detect_format(bytes, label)?;
     let decoded = image::load_from_memory_with_format(bytes, format)
         .map_err(|error| classify(error, label))?;
     let (width, height) = (decoded.width() as usize, decoded.height() as usize);
     if width == 0 || height == 0 {
-        return Err(ImageError::ZeroSize { path: label.to_path_buf(), width, height });
+        return Err(ImageError::ZeroSize {
+            path: label.to_path_buf(),
+            width,
+            height,
+        });
     }
     let planar = |interleaved: &[_], stride| to_planar(interleaved, stride, channels);
     let samples = match &decoded {
@@ -59,7 +74,9 @@ pub fn decode_bytes(bytes: &[u8], label: &Path, channels: Channels) -> Result<Pi
 
 /// Magic bytes first; the extension only when they match nothing.
 fn detect_format(bytes: &[u8], label: &Path) -> Result<ImageFormat, ImageError> {
-    let format = image::guess_format(bytes).ok().or_else(|| ImageFormat::from_path(label).ok());
+    let format = image::guess_format(bytes)
+        .ok()
+        .or_else(|| ImageFormat::from_path(label).ok());
     match format {
         Some(format) if SUPPORTED_FORMATS.contains(&format) => Ok(format),
         Some(format) => Err(ImageError::UnsupportedFormat {
@@ -90,9 +107,15 @@ fn classify(error: image::ImageError, label: &Path) -> ImageError {
 /// Some decoders report a short read only in their message.
 fn looks_truncated(detail: &str) -> bool {
     let lower = detail.to_ascii_lowercase();
-    ["eof", "end of file", "truncated", "unexpected end", "not enough data"]
-        .iter()
-        .any(|needle| lower.contains(needle))
+    [
+        "eof",
+        "end of file",
+        "truncated",
+        "unexpected end",
+        "not enough data",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle))
 }
 
 /// Splits interleaved samples (`stride` values per pixel: gray, gray+alpha, RGB or RGBA) into
@@ -110,9 +133,9 @@ where
             let gray: Vec<T> = pixels.map(|p| p[0]).collect();
             [gray.as_slice(); 3].concat()
         }
-        (Channels::Rgb, true) => {
-            (0..3).flat_map(|c| interleaved.chunks_exact(stride).map(move |p| p[c])).collect()
-        }
+        (Channels::Rgb, true) => (0..3)
+            .flat_map(|c| interleaved.chunks_exact(stride).map(move |p| p[c]))
+            .collect(),
     }
 }
 

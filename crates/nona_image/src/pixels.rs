@@ -48,13 +48,25 @@ impl Pixels {
     /// # Panics
     /// If any dimension is zero or the sample count is not `channels * height * width`.
     pub fn new(channels: usize, height: usize, width: usize, samples: Samples) -> Self {
-        assert!(channels > 0 && height > 0 && width > 0, "pixels need a non-zero shape");
+        assert!(
+            channels > 0 && height > 0 && width > 0,
+            "pixels need a non-zero shape"
+        );
         let len = match &samples {
             Samples::U8(v) => v.len(),
             Samples::U16(v) => v.len(),
         };
-        assert_eq!(len, channels * height * width, "sample count does not match the shape");
-        Self { channels, height, width, samples }
+        assert_eq!(
+            len,
+            channels * height * width,
+            "sample count does not match the shape"
+        );
+        Self {
+            channels,
+            height,
+            width,
+            samples,
+        }
     }
 
     /// Number of channels (1 or 3 after decoding).
@@ -83,12 +95,20 @@ impl Pixels {
     /// # Panics
     /// If `height` or `width` is zero.
     pub fn resize(&self, height: usize, width: usize) -> Self {
-        assert!(height > 0 && width > 0, "resize target must be at least 1x1");
+        assert!(
+            height > 0 && width > 0,
+            "resize target must be at least 1x1"
+        );
         let samples = match &self.samples {
             Samples::U8(v) => Samples::U8(self.map_planes(v, height, width, resize_plane)),
             Samples::U16(v) => Samples::U16(self.map_planes(v, height, width, resize_plane)),
         };
-        Self { channels: self.channels, height, width, samples }
+        Self {
+            channels: self.channels,
+            height,
+            width,
+            samples,
+        }
     }
 
     /// torchvision `CenterCrop((height, width))`: the offset is `round((size - crop) / 2)` with
@@ -103,7 +123,12 @@ impl Pixels {
             Samples::U8(v) => Samples::U8(self.map_planes(v, height, width, crop_plane)),
             Samples::U16(v) => Samples::U16(self.map_planes(v, height, width, crop_plane)),
         };
-        Self { channels: self.channels, height, width, samples }
+        Self {
+            channels: self.channels,
+            height,
+            width,
+            samples,
+        }
     }
 
     /// ToTensor: samples divided by the bit depth's maximum (255 or 65535) as `f32`, CHW.
@@ -112,7 +137,12 @@ impl Pixels {
             Samples::U8(v) => v.iter().map(|&s| f32::from(s) / 255.0).collect(),
             Samples::U16(v) => v.iter().map(|&s| f32::from(s) / 65535.0).collect(),
         };
-        ImageTensor { channels: self.channels, height: self.height, width: self.width, data }
+        ImageTensor {
+            channels: self.channels,
+            height: self.height,
+            width: self.width,
+            data,
+        }
     }
 
     fn map_planes<S: Sample>(
@@ -139,7 +169,11 @@ fn crop_axis(size: usize, crop: usize) -> (usize, usize, usize) {
     // round((size - crop) / 2) with Python's half-to-even rounding.
     let excess = size - crop;
     let half = excess / 2;
-    let offset = if excess % 2 == 1 && half % 2 == 1 { half + 1 } else { half };
+    let offset = if excess % 2 == 1 && half % 2 == 1 {
+        half + 1
+    } else {
+        half
+    };
     (offset, 0, crop)
 }
 
@@ -177,6 +211,9 @@ mod tests {
         assert_eq!(crop_axis(4, 7), (0, 1, 4));
         let pixels = Pixels::new(1, 1, 2, Samples::U8(vec![5, 6]));
         let cropped = pixels.center_crop(2, 5);
-        assert_eq!(cropped.samples(), &Samples::U8(vec![0, 5, 6, 0, 0, 0, 0, 0, 0, 0]));
+        assert_eq!(
+            cropped.samples(),
+            &Samples::U8(vec![0, 5, 6, 0, 0, 0, 0, 0, 0, 0])
+        );
     }
 }

@@ -33,9 +33,18 @@ impl Preprocessor {
                     let (mean_len, std_len) = (normalize.mean.len(), normalize.std.len());
                     if mean_len != std_len || (mean_len != 1 && mean_len != channels.count()) {
                         let channels = channels.count();
-                        return Err(ConfigError::NormalizeLength { index, mean_len, std_len, channels });
+                        return Err(ConfigError::NormalizeLength {
+                            index,
+                            mean_len,
+                            std_len,
+                            channels,
+                        });
                     }
-                    let finite = normalize.mean.iter().chain(&normalize.std).all(|v| v.is_finite());
+                    let finite = normalize
+                        .mean
+                        .iter()
+                        .chain(&normalize.std)
+                        .all(|v| v.is_finite());
                     if !finite || normalize.std.contains(&0.0) {
                         return Err(ConfigError::NormalizeValue { index });
                     }
@@ -45,14 +54,23 @@ impl Preprocessor {
             };
             if let Some((height, width)) = sizes {
                 if normalized {
-                    return Err(ConfigError::GeometryAfterNormalize { index, transform: transform.name() });
+                    return Err(ConfigError::GeometryAfterNormalize {
+                        index,
+                        transform: transform.name(),
+                    });
                 }
                 if height == 0 || width == 0 {
-                    return Err(ConfigError::ZeroSize { index, transform: transform.name() });
+                    return Err(ConfigError::ZeroSize {
+                        index,
+                        transform: transform.name(),
+                    });
                 }
             }
         }
-        Ok(Self { channels, transforms })
+        Ok(Self {
+            channels,
+            transforms,
+        })
     }
 
     /// The output colour layout.
@@ -77,11 +95,20 @@ impl Preprocessor {
 
     /// Processes `paths` in parallel on `pool` (keep it separate from rayon's global pool when
     /// candle uses that one). Results come back in input order, one per path.
-    pub fn process_paths<P>(&self, paths: &[P], pool: &ThreadPool) -> Vec<Result<ImageTensor, ImageError>>
+    pub fn process_paths<P>(
+        &self,
+        paths: &[P],
+        pool: &ThreadPool,
+    ) -> Vec<Result<ImageTensor, ImageError>>
     where
         P: AsRef<Path> + Sync,
     {
-        pool.install(|| paths.par_iter().map(|path| self.process_path(path.as_ref())).collect())
+        pool.install(|| {
+            paths
+                .par_iter()
+                .map(|path| self.process_path(path.as_ref()))
+                .collect()
+        })
     }
 
     /// Applies the transforms to decoded pixels (ToTensor happens at the first `Normalize` or at
@@ -94,9 +121,13 @@ impl Preprocessor {
                     let (height, width) = resize.output_size(pixels.height(), pixels.width());
                     pixels = pixels.resize(height, width);
                 }
-                Transform::CenterCrop { height, width } => pixels = pixels.center_crop(*height, *width),
+                Transform::CenterCrop { height, width } => {
+                    pixels = pixels.center_crop(*height, *width)
+                }
                 Transform::Normalize(normalize) => {
-                    tensor.get_or_insert_with(|| pixels.to_tensor()).normalize(normalize);
+                    tensor
+                        .get_or_insert_with(|| pixels.to_tensor())
+                        .normalize(normalize);
                 }
             }
         }

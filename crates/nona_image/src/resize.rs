@@ -31,7 +31,11 @@ impl Sample for u8 {
     fn quantize(weight: f64) -> i64 {
         let scaled = weight * f64::from(1u32 << PRECISION_BITS);
         // Round half away from zero, then truncate (as Pillow's normalize_coeffs_8bpc does).
-        if weight < 0.0 { (scaled - 0.5) as i64 } else { (scaled + 0.5) as i64 }
+        if weight < 0.0 {
+            (scaled - 0.5) as i64
+        } else {
+            (scaled + 0.5) as i64
+        }
     }
 
     fn start() -> i64 {
@@ -64,7 +68,11 @@ impl Sample for u16 {
     }
 
     fn finish(acc: f64) -> u16 {
-        let rounded = if acc >= 0.0 { (acc + 0.5) as i64 } else { (acc - 0.5) as i64 };
+        let rounded = if acc >= 0.0 {
+            (acc + 0.5) as i64
+        } else {
+            (acc - 0.5) as i64
+        };
         rounded.clamp(0, i64::from(u16::MAX)) as u16
     }
 }
@@ -83,7 +91,10 @@ struct Taps<W> {
 impl<W: Copy> Taps<W> {
     fn for_output(&self, index: usize) -> (usize, &[W]) {
         let offset = index * self.stride;
-        (self.starts[index], &self.weights[offset..offset + self.lens[index]])
+        (
+            self.starts[index],
+            &self.weights[offset..offset + self.lens[index]],
+        )
     }
 }
 
@@ -122,7 +133,8 @@ fn bilinear_taps<S: Sample>(in_size: usize, out_size: usize) -> Taps<S::Weight> 
         }));
         let total: f64 = raw.iter().fold(0.0, |sum, w| sum + w);
         let normalise = |w: f64| if total != 0.0 { w / total } else { w };
-        taps.weights.extend(raw.iter().map(|&w| S::quantize(normalise(w))));
+        taps.weights
+            .extend(raw.iter().map(|&w| S::quantize(normalise(w))));
         taps.weights.extend((len..stride).map(|_| S::quantize(0.0)));
         taps.starts.push(first as usize);
         taps.lens.push(len);
@@ -154,20 +166,33 @@ pub(crate) fn resize_plane<S: Sample>(
 /// Pillow 13 runs the vertical pass first when the height shrinks by more than twice as many
 /// pixels as the width (earlier Pillow releases always went horizontal first). The order
 /// matters because each pass rounds.
-fn vertical_first((height, width): (usize, usize), (out_height, out_width): (usize, usize)) -> bool {
+fn vertical_first(
+    (height, width): (usize, usize),
+    (out_height, out_width): (usize, usize),
+) -> bool {
     let height_loss = height as i64 - out_height as i64;
     let width_loss = width as i64 - out_width as i64;
     height_loss > 0 && height_loss > width_loss * 2
 }
 
-fn horizontal_pass<S: Sample>(plane: &[S], height: usize, width: usize, out_width: usize) -> Vec<S> {
+fn horizontal_pass<S: Sample>(
+    plane: &[S],
+    height: usize,
+    width: usize,
+    out_width: usize,
+) -> Vec<S> {
     let taps = bilinear_taps::<S>(width, out_width);
     let mut out = Vec::with_capacity(height * out_width);
     for row in plane.chunks_exact(width) {
         out.extend((0..out_width).map(|x| {
             let (start, weights) = taps.for_output(x);
             let inputs = &row[start..start + weights.len()];
-            S::finish(inputs.iter().zip(weights).fold(S::start(), |acc, (&v, &w)| v.accumulate(acc, w)))
+            S::finish(
+                inputs
+                    .iter()
+                    .zip(weights)
+                    .fold(S::start(), |acc, (&v, &w)| v.accumulate(acc, w)),
+            )
         }));
     }
     out
@@ -206,9 +231,17 @@ mod tests {
     #[test]
     fn constant_plane_stays_constant_both_ways() {
         let plane = vec![200u8; 7 * 9];
-        assert!(resize_plane(&plane, (7, 9), (3, 20)).iter().all(|&v| v == 200));
+        assert!(
+            resize_plane(&plane, (7, 9), (3, 20))
+                .iter()
+                .all(|&v| v == 200)
+        );
         let plane = vec![54321u16; 7 * 9];
-        assert!(resize_plane(&plane, (7, 9), (30, 2)).iter().all(|&v| v == 54321));
+        assert!(
+            resize_plane(&plane, (7, 9), (30, 2))
+                .iter()
+                .all(|&v| v == 54321)
+        );
     }
 
     #[test]

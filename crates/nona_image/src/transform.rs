@@ -21,10 +21,18 @@ impl Resize {
         match *self {
             Self::Exact { height, width } => (height, width),
             Self::ShorterSide(target) => {
-                let (short, long) = if width <= height { (width, height) } else { (height, width) };
+                let (short, long) = if width <= height {
+                    (width, height)
+                } else {
+                    (height, width)
+                };
                 // Same float expression as torchvision: int(target * long / short).
                 let new_long = ((target as u64 * long as u64) as f64 / short as f64) as usize;
-                if width <= height { (new_long, target) } else { (target, new_long) }
+                if width <= height {
+                    (new_long, target)
+                } else {
+                    (target, new_long)
+                }
             }
         }
     }
@@ -44,17 +52,29 @@ pub struct Normalize {
 impl Normalize {
     /// ImageNet statistics: mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225); RGB only.
     pub fn imagenet() -> Self {
-        Self { mean: vec![0.485, 0.456, 0.406], std: vec![0.229, 0.224, 0.225] }
+        Self {
+            mean: vec![0.485, 0.456, 0.406],
+            std: vec![0.229, 0.224, 0.225],
+        }
     }
 
     /// Mean 0.5 and std 0.5 for every channel, mapping [0, 1] to [-1, 1] (the paper's RSNA choice).
     pub fn half() -> Self {
-        Self { mean: vec![0.5], std: vec![0.5] }
+        Self {
+            mean: vec![0.5],
+            std: vec![0.5],
+        }
     }
 
     /// The `(mean, std)` pair for `channel`.
     pub(crate) fn for_channel(&self, channel: usize) -> (f32, f32) {
-        let pick = |values: &[f32]| if values.len() == 1 { values[0] } else { values[channel] };
+        let pick = |values: &[f32]| {
+            if values.len() == 1 {
+                values[0]
+            } else {
+                values[channel]
+            }
+        };
         (pick(&self.mean), pick(&self.std))
     }
 }

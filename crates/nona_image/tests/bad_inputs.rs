@@ -8,7 +8,11 @@ use common::input;
 use nona_image::{Channels, ConfigError, ImageError, Normalize, Preprocessor, Resize, Transform};
 
 fn preprocessor() -> Preprocessor {
-    Preprocessor::new(Channels::Rgb, vec![Transform::Resize(Resize::ShorterSide(32))]).unwrap()
+    Preprocessor::new(
+        Channels::Rgb,
+        vec![Transform::Resize(Resize::ShorterSide(32))],
+    )
+    .unwrap()
 }
 
 /// Writes `bytes` to `name` in a fresh directory and processes it.
@@ -18,7 +22,10 @@ fn process_written(name: &str, bytes: &[u8]) -> (tempfile::TempDir, ImageError) 
     std::fs::write(&path, bytes).unwrap();
     let error = preprocessor().process_path(&path).unwrap_err();
     assert_eq!(error.path(), path, "error must name the file");
-    assert!(error.to_string().contains(name), "message must name the file: {error}");
+    assert!(
+        error.to_string().contains(name),
+        "message must name the file: {error}"
+    );
     (dir, error)
 }
 
@@ -52,19 +59,33 @@ fn truncated_png_is_truncated() {
     let bytes = fixture_bytes("rgb8.png");
     for keep in [bytes.len() / 2, 40, 8] {
         let (_dir, error) = process_written("cut.png", &bytes[..keep]);
-        assert!(matches!(error, ImageError::Truncated { .. }), "kept {keep} bytes: {error:?}");
+        assert!(
+            matches!(error, ImageError::Truncated { .. }),
+            "kept {keep} bytes: {error:?}"
+        );
     }
 }
 
 #[test]
 fn truncated_lossless_files_never_decode() {
-    for file in ["rgb8.png", "gray16.png", "rgb8.bmp", "rgb8.tiff", "gray16.tiff"] {
+    for file in [
+        "rgb8.png",
+        "gray16.png",
+        "rgb8.bmp",
+        "rgb8.tiff",
+        "gray16.tiff",
+    ] {
         let bytes = fixture_bytes(file);
         for keep in [1, 7, 30, bytes.len() / 3, bytes.len() * 2 / 3] {
             let result = preprocessor().process_bytes(&bytes[..keep], Path::new(file));
-            let Err(error) = result else { panic!("{file} cut to {keep} bytes decoded") };
+            let Err(error) = result else {
+                panic!("{file} cut to {keep} bytes decoded")
+            };
             assert!(
-                matches!(error, ImageError::Truncated { .. } | ImageError::Corrupt { .. }),
+                matches!(
+                    error,
+                    ImageError::Truncated { .. } | ImageError::Corrupt { .. }
+                ),
                 "{file} cut to {keep}: {error:?}"
             );
         }
@@ -79,7 +100,10 @@ fn truncated_jpeg_errors_or_decodes_without_panic() {
     for keep in [2, 20, 300, bytes.len() / 2] {
         if let Err(error) = preprocessor().process_bytes(&bytes[..keep], Path::new("coffee.jpg")) {
             assert!(
-                matches!(error, ImageError::Truncated { .. } | ImageError::Corrupt { .. }),
+                matches!(
+                    error,
+                    ImageError::Truncated { .. } | ImageError::Corrupt { .. }
+                ),
                 "cut to {keep}: {error:?}"
             );
         }
@@ -104,21 +128,33 @@ fn random_bytes_named_png_are_corrupt() {
 #[test]
 fn unknown_extension_with_unknown_content_is_unsupported() {
     let (_dir, error) = process_written("notes.xyz", b"just some text, not an image");
-    assert!(matches!(error, ImageError::UnsupportedFormat { .. }), "{error:?}");
+    assert!(
+        matches!(error, ImageError::UnsupportedFormat { .. }),
+        "{error:?}"
+    );
 }
 
 #[test]
 fn known_but_disabled_format_is_unsupported() {
     let (_dir, error) = process_written("anim.gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;");
-    assert!(matches!(error, ImageError::UnsupportedFormat { .. }), "{error:?}");
+    assert!(
+        matches!(error, ImageError::UnsupportedFormat { .. }),
+        "{error:?}"
+    );
 }
 
 #[test]
 fn zero_width_headers_are_rejected() {
     // Decoders reject zero dimensions in the header themselves (BMP reports it as unsupported
     // dimensions, PNG as a corrupt IHDR); `ZeroSize` guards against any that let one through.
-    let zero_size_error =
-        |error: &ImageError| matches!(error, ImageError::ZeroSize { .. } | ImageError::Corrupt { .. } | ImageError::UnsupportedFormat { .. });
+    let zero_size_error = |error: &ImageError| {
+        matches!(
+            error,
+            ImageError::ZeroSize { .. }
+                | ImageError::Corrupt { .. }
+                | ImageError::UnsupportedFormat { .. }
+        )
+    };
     let mut png = fixture_bytes("rgb8.png");
     png[16..20].copy_from_slice(&0u32.to_be_bytes()); // IHDR width
     let (_dir, error) = process_written("zero.png", &png);
@@ -142,20 +178,66 @@ fn zero_width_headers_are_rejected() {
 
 #[test]
 fn invalid_transform_lists_are_rejected() {
-    let resize = Transform::Resize(Resize::Exact { height: 8, width: 8 });
+    let resize = Transform::Resize(Resize::Exact {
+        height: 8,
+        width: 8,
+    });
     let cases = [
-        (Channels::Rgb, vec![Transform::Resize(Resize::ShorterSide(0))]),
-        (Channels::Rgb, vec![Transform::CenterCrop { height: 4, width: 0 }]),
-        (Channels::Rgb, vec![Transform::Normalize(Normalize::half()), resize.clone()]),
-        (Channels::Gray, vec![Transform::Normalize(Normalize::imagenet())]),
-        (Channels::Rgb, vec![Transform::Normalize(Normalize { mean: vec![0.5, 0.5], std: vec![0.5, 0.5] })]),
-        (Channels::Rgb, vec![Transform::Normalize(Normalize { mean: vec![0.5], std: vec![0.0] })]),
-        (Channels::Rgb, vec![Transform::Normalize(Normalize { mean: vec![f32::NAN], std: vec![1.0] })]),
+        (
+            Channels::Rgb,
+            vec![Transform::Resize(Resize::ShorterSide(0))],
+        ),
+        (
+            Channels::Rgb,
+            vec![Transform::CenterCrop {
+                height: 4,
+                width: 0,
+            }],
+        ),
+        (
+            Channels::Rgb,
+            vec![Transform::Normalize(Normalize::half()), resize.clone()],
+        ),
+        (
+            Channels::Gray,
+            vec![Transform::Normalize(Normalize::imagenet())],
+        ),
+        (
+            Channels::Rgb,
+            vec![Transform::Normalize(Normalize {
+                mean: vec![0.5, 0.5],
+                std: vec![0.5, 0.5],
+            })],
+        ),
+        (
+            Channels::Rgb,
+            vec![Transform::Normalize(Normalize {
+                mean: vec![0.5],
+                std: vec![0.0],
+            })],
+        ),
+        (
+            Channels::Rgb,
+            vec![Transform::Normalize(Normalize {
+                mean: vec![f32::NAN],
+                std: vec![1.0],
+            })],
+        ),
     ];
     for (channels, transforms) in cases {
         let result = Preprocessor::new(channels, transforms.clone());
         assert!(result.is_err(), "{transforms:?} accepted");
     }
-    let error = Preprocessor::new(Channels::Rgb, vec![Transform::Normalize(Normalize::half()), resize]).unwrap_err();
-    assert_eq!(error, ConfigError::GeometryAfterNormalize { index: 1, transform: "Resize" });
+    let error = Preprocessor::new(
+        Channels::Rgb,
+        vec![Transform::Normalize(Normalize::half()), resize],
+    )
+    .unwrap_err();
+    assert_eq!(
+        error,
+        ConfigError::GeometryAfterNormalize {
+            index: 1,
+            transform: "Resize"
+        }
+    );
 }

@@ -41,19 +41,49 @@ pub fn expected(name: &str) -> Npy {
     assert_eq!(&bytes[..6], b"\x93NUMPY", "{name}: not an .npy file");
     let (header_len, header_start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        _ => (u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize, 12),
+        _ => (
+            u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize,
+            12,
+        ),
     };
     let header = std::str::from_utf8(&bytes[header_start..header_start + header_len]).unwrap();
-    assert!(header.contains("'fortran_order': False"), "{name}: Fortran order unsupported");
-    let descr = header.split("'descr': '").nth(1).unwrap().split('\'').next().unwrap();
-    let shape_text = header.split("'shape': (").nth(1).unwrap().split(')').next().unwrap();
-    let shape: Vec<usize> =
-        shape_text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+    assert!(
+        header.contains("'fortran_order': False"),
+        "{name}: Fortran order unsupported"
+    );
+    let descr = header
+        .split("'descr': '")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap();
+    let shape_text = header
+        .split("'shape': (")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap();
+    let shape: Vec<usize> = shape_text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
     let body = &bytes[header_start + header_len..];
     let data = match descr {
         "|u1" => NpyData::U8(body.to_vec()),
-        "<u2" => NpyData::U16(body.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect()),
-        "<f4" => NpyData::F32(body.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()),
+        "<u2" => NpyData::U16(
+            body.chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect(),
+        ),
+        "<f4" => NpyData::F32(
+            body.chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
+        ),
         other => panic!("{name}: unsupported dtype {other}"),
     };
     Npy { shape, data }
@@ -70,7 +100,9 @@ fn hwc_shape(npy: &Npy) -> (usize, usize, usize) {
 
 /// Reorders HWC samples to CHW.
 fn hwc_to_chw<T: Copy>(values: &[T], (h, w, c): (usize, usize, usize)) -> Vec<T> {
-    (0..c).flat_map(|ch| (0..h * w).map(move |i| values[i * c + ch])).collect()
+    (0..c)
+        .flat_map(|ch| (0..h * w).map(move |i| values[i * c + ch]))
+        .collect()
 }
 
 /// Largest absolute difference between `pixels` and the HWC pixel array `name`, in sample units.
@@ -92,12 +124,18 @@ pub fn pixel_diffs(pixels: &Pixels, name: &str) -> Vec<u32> {
     match (pixels.samples(), &npy.data) {
         (Samples::U8(got), NpyData::U8(want)) => {
             let got: Vec<u32> = got.iter().map(|&v| v.into()).collect();
-            let want: Vec<u32> = hwc_to_chw(want, (h, w, c)).into_iter().map(Into::into).collect();
+            let want: Vec<u32> = hwc_to_chw(want, (h, w, c))
+                .into_iter()
+                .map(Into::into)
+                .collect();
             diff(&got, &want)
         }
         (Samples::U16(got), NpyData::U16(want)) => {
             let got: Vec<u32> = got.iter().map(|&v| v.into()).collect();
-            let want: Vec<u32> = hwc_to_chw(want, (h, w, c)).into_iter().map(Into::into).collect();
+            let want: Vec<u32> = hwc_to_chw(want, (h, w, c))
+                .into_iter()
+                .map(Into::into)
+                .collect();
             diff(&got, &want)
         }
         (got, want) => panic!("{name}: sample type differs: got {got:?}, want {want:?}"),
@@ -108,11 +146,20 @@ pub fn pixel_diffs(pixels: &Pixels, name: &str) -> Vec<u32> {
 /// repeating the expected channels `repeat` times (1-channel references for replicated RGB).
 pub fn tensor_diff(data: &[f32], shape: (usize, usize, usize), name: &str, repeat: usize) -> f32 {
     let npy = expected(name);
-    let NpyData::F32(want) = &npy.data else { panic!("{name}: not float32") };
+    let NpyData::F32(want) = &npy.data else {
+        panic!("{name}: not float32")
+    };
     assert_eq!(npy.shape.len(), 3, "{name}: expected CHW");
-    assert_eq!(shape, (npy.shape[0] * repeat, npy.shape[1], npy.shape[2]), "{name}: shape differs");
+    assert_eq!(
+        shape,
+        (npy.shape[0] * repeat, npy.shape[1], npy.shape[2]),
+        "{name}: shape differs"
+    );
     let want = want.repeat(repeat);
-    data.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+    data.iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
 }
 
 /// Prints a measured difference (visible with `--nocapture`) so tolerances can be reported.
