@@ -52,12 +52,11 @@ pub fn decode_bytes(bytes: &[u8], label: &Path, channels: Channels) -> Result<Pi
             height,
         });
     }
-    let planar = |interleaved: &[_], stride| to_planar(interleaved, stride, channels);
     let samples = match &decoded {
-        DynamicImage::ImageLuma8(buffer) => Samples::U8(planar(buffer.as_raw(), 1)),
-        DynamicImage::ImageLumaA8(buffer) => Samples::U8(planar(buffer.as_raw(), 2)),
-        DynamicImage::ImageRgb8(buffer) => Samples::U8(planar(buffer.as_raw(), 3)),
-        DynamicImage::ImageRgba8(buffer) => Samples::U8(planar(buffer.as_raw(), 4)),
+        DynamicImage::ImageLuma8(buffer) => Samples::U8(to_planar(buffer.as_raw(), 1, channels)),
+        DynamicImage::ImageLumaA8(buffer) => Samples::U8(to_planar(buffer.as_raw(), 2, channels)),
+        DynamicImage::ImageRgb8(buffer) => Samples::U8(to_planar(buffer.as_raw(), 3, channels)),
+        DynamicImage::ImageRgba8(buffer) => Samples::U8(to_planar(buffer.as_raw(), 4, channels)),
         DynamicImage::ImageLuma16(buffer) => Samples::U16(to_planar(buffer.as_raw(), 1, channels)),
         DynamicImage::ImageLumaA16(buffer) => Samples::U16(to_planar(buffer.as_raw(), 2, channels)),
         DynamicImage::ImageRgb16(buffer) => Samples::U16(to_planar(buffer.as_raw(), 3, channels)),

@@ -61,7 +61,8 @@ pub enum ImageError {
         /// Decoded height.
         height: usize,
     },
-    /// Decoding would exceed the decoder's memory limits (512 MiB by default).
+    /// Decoding would exceed the decoder's memory limits (512 MiB by default), or the
+    /// transforms would produce more than 2^28 samples from this image's shape.
     #[error("{}: image too large to decode: {detail}", path.display())]
     TooLarge {
         /// The oversized file.

@@ -11,6 +11,9 @@ use crate::pixels::{Channels, Pixels};
 use crate::tensor::ImageTensor;
 use crate::transform::{Resize, Transform};
 
+/// Largest intermediate image, in samples, a transform list may produce (1 GiB as `f32`).
+const MAX_SAMPLES: u64 = 1 << 28;
+
 /// Turns encoded images into [`ImageTensor`]s. Immutable after construction, so one instance can
 /// be shared across threads.
 #[derive(Clone, Debug, PartialEq)]
@@ -85,12 +88,12 @@ impl Preprocessor {
 
     /// Reads, decodes and transforms one file.
     pub fn process_path(&self, path: &Path) -> Result<ImageTensor, ImageError> {
-        Ok(self.apply(decode_file(path, self.channels)?))
+        self.apply(decode_file(path, self.channels)?, path)
     }
 
     /// Decodes and transforms an encoded image held in memory; `label` names it in errors.
     pub fn process_bytes(&self, bytes: &[u8], label: &Path) -> Result<ImageTensor, ImageError> {
-        Ok(self.apply(decode_bytes(bytes, label, self.channels)?))
+        self.apply(decode_bytes(bytes, label, self.channels)?, label)
     }
 
     /// Processes `paths` in parallel on `pool` (keep it separate from rayon's global pool when
@@ -113,7 +116,8 @@ impl Preprocessor {
 
     /// Applies the transforms to decoded pixels (ToTensor happens at the first `Normalize` or at
     /// the end).
-    pub fn apply(&self, mut pixels: Pixels) -> ImageTensor {
+    fn apply(&self, mut pixels: Pixels, label: &Path) -> Result<ImageTensor, ImageError> {
+        self.check_sizes(&pixels, label)?;
         let mut tensor: Option<ImageTensor> = None;
         for transform in &self.transforms {
             match transform {
@@ -131,6 +135,34 @@ impl Preprocessor {
                 }
             }
         }
-        tensor.unwrap_or_else(|| pixels.to_tensor())
+        Ok(tensor.unwrap_or_else(|| pixels.to_tensor()))
+    }
+
+    /// Rejects inputs whose shape would make a transform allocate more than [`MAX_SAMPLES`]
+    /// (e.g. a 1x4000 strip under `ShorterSide(224)`), instead of aborting on allocation.
+    fn check_sizes(&self, pixels: &Pixels, label: &Path) -> Result<(), ImageError> {
+        let (mut height, mut width) = (pixels.height(), pixels.width());
+        for transform in &self.transforms {
+            (height, width) = match transform {
+                Transform::Resize(resize) => resize.output_size(height, width),
+                Transform::CenterCrop { height, width } => (*height, *width),
+                Transform::Normalize(_) => continue,
+            };
+            let samples = (pixels.channels() as u64)
+                .saturating_mul(height as u64)
+                .saturating_mul(width as u64);
+            if samples > MAX_SAMPLES {
+                return Err(ImageError::TooLarge {
+                    path: label.to_path_buf(),
+                    detail: format!(
+                        "{} would produce {height}x{width} pixels from {}x{}",
+                        transform.name(),
+                        pixels.height(),
+                        pixels.width()
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 }

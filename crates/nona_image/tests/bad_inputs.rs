@@ -241,3 +241,20 @@ fn invalid_transform_lists_are_rejected() {
         }
     );
 }
+
+#[test]
+fn extreme_aspect_ratio_is_too_large_instead_of_aborting() {
+    // 4000x1 under ShorterSide(224) would need 224 x 896000 x 3 samples.
+    let strip = image::GrayImage::from_pixel(4000, 1, image::Luma([7]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    strip.write_to(&mut png, image::ImageFormat::Png).unwrap();
+    let pre = Preprocessor::new(
+        Channels::Rgb,
+        vec![Transform::Resize(Resize::ShorterSide(224))],
+    )
+    .unwrap();
+    let error = pre
+        .process_bytes(png.get_ref(), Path::new("strip.png"))
+        .unwrap_err();
+    assert!(matches!(error, ImageError::TooLarge { .. }), "{error:?}");
+}
