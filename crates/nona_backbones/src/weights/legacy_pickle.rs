@@ -84,6 +84,16 @@ impl TensorRef {
     fn build(&self, storage: &[u8], device: &Device) -> Result<Tensor, String> {
         let element = self.dtype.size_in_bytes();
         let numel: usize = self.size.iter().product();
+        let row_major = (0..self.size.len()).all(|d| {
+            self.size[d] == 1 || self.stride[d] == self.size[d + 1..].iter().product::<usize>()
+        });
+        if row_major {
+            let bytes = storage
+                .get(self.offset * element..(self.offset + numel) * element)
+                .ok_or("tensor extends past its storage")?;
+            return Tensor::from_raw_buffer(bytes, self.dtype, &self.size, device)
+                .map_err(|e| e.to_string());
+        }
         let mut data = Vec::with_capacity(numel * element);
         let mut index = vec![0usize; self.size.len()];
         for _ in 0..numel {
