@@ -1,1 +1,16 @@
-//! Declarative pipeline engine: config, stage graph, run layout, caching, sharding.
+//! The nona pipeline engine.
+//!
+//! It knows pipeline files ([`config`]), the run directory layout ([`run_dir`]), fingerprints
+//! for caching ([`fingerprint`]), work sharding ([`shard`]), progress reporting ([`progress`]) and
+//! how to drive any [`Stage`] through them ([`engine`]). It knows no modality or model: stages
+//! are implemented elsewhere and handed to the engine.
+
+pub mod config;
+pub mod engine;
+pub mod fingerprint;
+pub mod progress;
+pub mod run_dir;
+pub mod shard;
+mod stage;
+
+pub use stage::{Plan, RowError, Stage, StageContext, UnitOutput};
