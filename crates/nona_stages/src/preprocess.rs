@@ -1,0 +1,441 @@
+//! The `preprocess` stage: reads the manifest, checks every sample, and writes the `samples`
+//! table (id, input, label, group, source_row).
+//!
+//! It also carries the per-modality transforms (`[preprocess.image]`); those are applied on the
+//! fly by the `embed` stage as it streams samples into the backbone, so large decoded tensors are
+//! never written to disk. They are part of this stage's fingerprint, hence of `embed`'s.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use arrow::array::{Float64Array, Int64Array, StringArray};
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use nona_pipeline::config::{ConfigError, Modality, Pipeline};
+use nona_pipeline::{Plan, RowError, Stage, StageContext, UnitOutput, fingerprint};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::common::{OnError, default_shard_rows};
+
+/// The `[preprocess]` section.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreprocessConfig {
+    /// What to do with a sample that cannot be used.
+    #[serde(default)]
+    pub on_error: OnError,
+    /// Manifest rows per work unit and per Parquet part.
+    #[serde(default = "default_shard_rows")]
+    pub shard_rows: usize,
+    /// Image transforms (`[preprocess.image]`), for image datasets.
+    #[serde(default)]
+    pub image: Option<ImageOptions>,
+}
+
+/// `[preprocess.image]`: how images become backbone input.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageOptions {
+    /// `rgb` (grayscale replicated to 3 channels) or `gray`.
+    #[serde(default)]
+    pub channels: Channels,
+    /// Applied in order, e.g. `[{ resize = 256 }, { center_crop = 224 }, { normalize = "imagenet" }]`.
+    #[serde(default)]
+    pub transforms: Vec<Transform>,
+}
+
+/// Colour channels fed to the backbone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channels {
+    /// Three channels; grayscale is replicated.
+    #[default]
+    Rgb,
+    /// One channel.
+    Gray,
+}
+
+/// One image transform.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transform {
+    /// `N`: shorter side to N keeping the aspect ratio; `[h, w]`: exact size. Bilinear with
+    /// antialiasing, as PIL/torchvision.
+    Resize(Size),
+    /// `N` or `[h, w]`, taken from the centre.
+    CenterCrop(Size),
+    /// `"imagenet"`, `"half"` (mean = std = 0.5) or `{ mean = [...], std = [...] }`.
+    Normalize(Normalize),
+}
+
+/// A size: one number or `[height, width]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Size {
+    /// One side.
+    Side(u32),
+    /// Height and width.
+    Exact([u32; 2]),
+}
+
+/// Per-channel normalisation.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Normalize {
+    /// A named preset.
+    Preset(NormalizePreset),
+    /// Explicit values, one per channel.
+    Custom {
+        /// Per-channel mean.
+        mean: Vec<f32>,
+        /// Per-channel standard deviation.
+        std: Vec<f32>,
+    },
+}
+
+/// Named normalisations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NormalizePreset {
+    /// ImageNet mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225).
+    Imagenet,
+    /// mean = std = 0.5, as the paper uses for RSNA.
+    Half,
+}
+
+/// The preprocess stage.
+pub struct PreprocessStage {
+    config: PreprocessConfig,
+    modality: Modality,
+    root: PathBuf,
+    manifest: PathBuf,
+    rows: Vec<ManifestRow>,
+}
+
+#[derive(Debug, Clone)]
+struct ManifestRow {
+    id: Option<String>,
+    input: Option<String>,
+    label: Option<String>,
+    group: Option<String>,
+    origin: String,
+    /// Line/row of an earlier row with the same id.
+    duplicate_of: Option<String>,
+}
+
+impl PreprocessStage {
+    /// Reads and checks `[preprocess]` (and the dataset it reads); `None` if absent.
+    pub fn from_pipeline(pipeline: &Pipeline) -> Result<Option<Self>, Vec<ConfigError>> {
+        let config = match pipeline.section::<PreprocessConfig>("preprocess") {
+            Ok(Some(config)) => config,
+            Ok(None) => return Ok(None),
+            Err(error) => return Err(vec![error]),
+        };
+        let mut errors = Vec::new();
+        if config.shard_rows == 0 {
+            errors.push(
+                pipeline.error_at("preprocess.shard_rows", "`shard_rows` must be at least 1"),
+            );
+        }
+        let dataset = &pipeline.dataset;
+        if config.image.is_some() && dataset.modality != Modality::Image {
+            errors.push(pipeline.error_at(
+                "preprocess.image",
+                format!(
+                    "`[preprocess.image]` is for image datasets, but `dataset.modality` is {:?}",
+                    dataset.modality
+                ),
+            ));
+        }
+        if let Some(image) = &config.image {
+            check_transforms(pipeline, image, &mut errors);
+        }
+        if !dataset.root.is_dir() {
+            errors.push(pipeline.error_at(
+                "dataset.root",
+                format!("dataset root {} is not a directory", dataset.root.display()),
+            ));
+        } else if !dataset.manifest_path().is_file() {
+            errors.push(pipeline.error_at(
+                "dataset.manifest",
+                format!(
+                    "manifest {} does not exist",
+                    dataset.manifest_path().display()
+                ),
+            ));
+        } else if let Err(error) =
+            nona_table::read_manifest_columns(&dataset.manifest_path(), &manifest_columns(pipeline))
+        {
+            errors.push(pipeline.error_at("dataset", error.to_string()));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Some(Self {
+            config,
+            modality: dataset.modality,
+            root: dataset.root.clone(),
+            manifest: dataset.manifest_path(),
+            rows: Vec::new(),
+        }))
+    }
+
+    fn check_row(
+        &self,
+        pipeline: &Pipeline,
+        row: &ManifestRow,
+    ) -> Result<(String, String, f64), RowError> {
+        let source = format!("{}:{}", self.manifest.display(), row.origin);
+        let fail = |message: String| RowError {
+            id: row.id.clone(),
+            source: source.clone(),
+            message,
+        };
+        let dataset = &pipeline.dataset;
+        let id = row
+            .id
+            .clone()
+            .ok_or_else(|| fail(format!("empty id (column `{}`)", dataset.id_column)))?;
+        if let Some(first) = &row.duplicate_of {
+            return Err(fail(format!("duplicate id `{id}` (first seen at {first})")));
+        }
+        let label_text = row
+            .label
+            .as_deref()
+            .ok_or_else(|| fail(format!("missing label (column `{}`)", dataset.label_column)))?;
+        let label = label_text
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| {
+                fail(format!(
+                    "label `{label_text}` (column `{}`) is not a finite number",
+                    dataset.label_column
+                ))
+            })?;
+        let raw = row
+            .input
+            .as_deref()
+            .ok_or_else(|| fail(format!("empty input (column `{}`)", dataset.input_column)))?;
+        let input = match self.modality {
+            Modality::Text => raw.to_owned(),
+            Modality::Image | Modality::Audio => {
+                let relative = match &dataset.input_template {
+                    Some(template) => template.replace("{}", raw),
+                    None => raw.to_owned(),
+                };
+                let path = self.root.join(relative);
+                probe_file(&path, self.modality).map_err(|message| RowError {
+                    id: row.id.clone(),
+                    source: path.display().to_string(),
+                    message,
+                })?;
+                path.display().to_string()
+            }
+        };
+        Ok((id, input, label))
+    }
+}
+
+fn check_transforms(pipeline: &Pipeline, image: &ImageOptions, errors: &mut Vec<ConfigError>) {
+    let channels = match image.channels {
+        Channels::Rgb => 3,
+        Channels::Gray => 1,
+    };
+    for (index, transform) in image.transforms.iter().enumerate() {
+        let key = format!("preprocess.image.transforms[{index}]");
+        match transform {
+            Transform::Resize(size) | Transform::CenterCrop(size) => {
+                let zero = match size {
+                    Size::Side(side) => *side == 0,
+                    Size::Exact([h, w]) => *h == 0 || *w == 0,
+                };
+                if zero {
+                    errors.push(pipeline.error_at(&key, "sizes must be at least 1 pixel"));
+                }
+            }
+            Transform::Normalize(Normalize::Custom { mean, std }) => {
+                if mean.len() != channels || std.len() != channels {
+                    errors.push(pipeline.error_at(
+                        &key,
+                        format!(
+                            "normalize needs {channels} mean and std values for {:?} images",
+                            image.channels
+                        ),
+                    ));
+                }
+                if std.iter().any(|s| *s <= 0.0 || !s.is_finite()) {
+                    errors.push(pipeline.error_at(&key, "normalize std values must be positive"));
+                }
+            }
+            Transform::Normalize(Normalize::Preset(_)) => {}
+        }
+    }
+}
+
+/// Checks that a sample file exists and, for images, that its header decodes to a non-empty image.
+fn probe_file(path: &Path, modality: Modality) -> Result<(), String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read file: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".to_owned());
+    }
+    if meta.len() == 0 {
+        return Err("file is empty (0 bytes)".to_owned());
+    }
+    if modality == Modality::Image {
+        let (width, height) = image::ImageReader::open(path)
+            .and_then(|r| r.with_guessed_format())
+            .map_err(|e| format!("cannot open image: {e}"))?
+            .into_dimensions()
+            .map_err(|e| format!("not a decodable image: {e}"))?;
+        if width == 0 || height == 0 {
+            return Err(format!("image has zero size ({width}×{height})"));
+        }
+    }
+    Ok(())
+}
+
+fn manifest_columns(pipeline: &Pipeline) -> Vec<&str> {
+    let dataset = &pipeline.dataset;
+    let mut columns = vec![
+        dataset.id_column.as_str(),
+        dataset.input_column.as_str(),
+        dataset.label_column.as_str(),
+    ];
+    if let Some(group) = &dataset.group_column {
+        columns.push(group);
+    }
+    columns
+}
+
+impl Stage for PreprocessStage {
+    fn name(&self) -> &'static str {
+        "preprocess"
+    }
+
+    fn depends_on(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn fingerprint_inputs(&self, pipeline: &Pipeline) -> anyhow::Result<serde_json::Value> {
+        let digest = fingerprint::of_file(&self.manifest)
+            .with_context(|| format!("reading {}", self.manifest.display()))?;
+        Ok(json!({
+            "preprocess": self.config,
+            "dataset": pipeline.dataset,
+            "manifest_sha256": digest,
+        }))
+    }
+
+    fn fail_on_error(&self) -> bool {
+        self.config.on_error == OnError::Fail
+    }
+
+    fn schema(&self) -> SchemaRef {
+        nona_table::schemas::samples()
+    }
+
+    fn metadata(&self) -> nona_table::Metadata {
+        let mut metadata = nona_table::Metadata::new();
+        metadata.insert(
+            "nona.modality".to_owned(),
+            format!("{:?}", self.modality).to_lowercase(),
+        );
+        metadata.insert(
+            "nona.manifest".to_owned(),
+            self.manifest.display().to_string(),
+        );
+        metadata.insert(
+            "nona.preprocess".to_owned(),
+            serde_json::to_string(&self.config).unwrap_or_default(),
+        );
+        metadata
+    }
+
+    fn plan(&mut self, ctx: &StageContext) -> anyhow::Result<Plan> {
+        let names = manifest_columns(ctx.pipeline);
+        let table = nona_table::read_manifest_columns(&self.manifest, &names)?;
+        let group_index = ctx.pipeline.dataset.group_column.as_ref().map(|_| 3);
+        let mut first_seen: HashMap<String, String> = HashMap::new();
+        self.rows = (0..table.row_origin.len())
+            .map(|r| {
+                let id = table.columns[0][r].clone();
+                let origin = table.row_origin[r].clone();
+                let duplicate_of = id.as_ref().and_then(|id| match first_seen.get(id) {
+                    Some(first) => Some(first.clone()),
+                    None => {
+                        first_seen.insert(id.clone(), origin.clone());
+                        None
+                    }
+                });
+                ManifestRow {
+                    id,
+                    input: table.columns[1][r].clone(),
+                    label: table.columns[2][r].clone(),
+                    group: group_index.and_then(|g| table.columns[g][r].clone()),
+                    origin,
+                    duplicate_of,
+                }
+            })
+            .collect();
+        let chunk = self.config.shard_rows as u64;
+        let total = self.rows.len() as u64;
+        let units = total.div_ceil(chunk).max(1);
+        Ok(Plan {
+            unit_items: (0..units)
+                .map(|u| chunk.min(total - (u * chunk).min(total)))
+                .collect(),
+        })
+    }
+
+    fn run_unit(&self, ctx: &StageContext, unit: usize) -> anyhow::Result<UnitOutput> {
+        let start = unit * self.config.shard_rows;
+        let end = (start + self.config.shard_rows).min(self.rows.len());
+        let rows = &self.rows[start.min(end)..end];
+        let checked: Vec<_> = rows
+            .par_iter()
+            .map(|row| self.check_row(ctx.pipeline, row))
+            .collect();
+        ctx.progress.advance(rows.len() as u64);
+        let mut ids = Vec::new();
+        let mut inputs = Vec::new();
+        let mut labels = Vec::new();
+        let mut groups = Vec::new();
+        let mut source_rows = Vec::new();
+        let mut errors = Vec::new();
+        for (offset, (row, result)) in rows.iter().zip(checked).enumerate() {
+            match result {
+                Ok((id, input, label)) => {
+                    ids.push(id);
+                    inputs.push(input);
+                    labels.push(label);
+                    groups.push(row.group.clone());
+                    source_rows.push((start + offset) as i64);
+                }
+                Err(error) => errors.push(error),
+            }
+        }
+        let batch = RecordBatch::try_new(
+            self.schema(),
+            vec![
+                Arc::new(StringArray::from(ids)),
+                Arc::new(StringArray::from(inputs)),
+                Arc::new(Float64Array::from(labels)),
+                Arc::new(StringArray::from(groups)),
+                Arc::new(Int64Array::from(source_rows)),
+            ],
+        )?;
+        Ok(UnitOutput {
+            rows: vec![batch],
+            errors,
+        })
+    }
+}
