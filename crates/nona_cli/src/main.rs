@@ -1,3 +1,195 @@
-//! The `nona` command.
+//! The `nona` command: validate, run and inspect pipelines.
 
-fn main() {}
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use nona_pipeline::config::Pipeline;
+use nona_pipeline::engine::{Engine, RunOptions, StageOutcome, StageReport};
+use nona_pipeline::shard::Shard;
+
+/// Exit code for an invalid pipeline file or command line.
+const EXIT_INVALID: u8 = 2;
+/// Exit code for a run that failed.
+const EXIT_FAILED: u8 = 1;
+
+/// nona: embeddings from raw datasets, and neighbour-based regression heads on them.
+///
+/// A pipeline file (pipelines/*.toml) names a dataset and the stages to run on it
+/// (preprocess → embed → train → knn → report). Outputs go to runs/<pipeline>/<stage>/ as
+/// Parquet datasets; finished stages are skipped when re-run unchanged.
+#[derive(Parser)]
+#[command(name = "nona", version, about, long_about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a pipeline's stages, skipping those whose inputs and config are unchanged.
+    Run {
+        /// The pipeline file.
+        file: PathBuf,
+        /// Run only this stage (and any incomplete stage it depends on).
+        #[arg(long, value_name = "NAME")]
+        stage: Option<String>,
+        /// Recompute the selected stages; their dependents are recomputed on their next run.
+        #[arg(long)]
+        force: bool,
+        /// Do only slice I of N (0-based) of the stage's work; needs --stage. Defaults to the job
+        /// array index from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or LSB_JOBINDEX/LSB_JOBINDEX_END.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<Shard>,
+        /// Where run directories go.
+        #[arg(
+            long,
+            value_name = "DIR",
+            env = "NONA_RUNS_DIR",
+            default_value = "runs"
+        )]
+        runs_dir: PathBuf,
+    },
+    /// Check a pipeline file (keys, types, values, referenced files) without running anything.
+    Validate {
+        /// The pipeline file.
+        file: PathBuf,
+    },
+    /// Show the schema, row count, metadata and first rows of a table (a Parquet file or a
+    /// directory of parts, e.g. runs/rsna/embed).
+    Inspect {
+        /// A .parquet file or a directory of parts.
+        path: PathBuf,
+        /// Rows to show.
+        #[arg(long, default_value_t = 5)]
+        rows: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Validate { file } => match load(&file) {
+            Ok((pipeline, stages)) => {
+                let names: Vec<&str> = stages.iter().map(|s| s.name()).collect();
+                println!(
+                    "{}: ok (pipeline `{}`, stages: {})",
+                    file.display(),
+                    pipeline.name,
+                    names.join(" → ")
+                );
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        Command::Inspect { path, rows } => match nona_table::describe(&path, rows) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::from(EXIT_FAILED)
+            }
+        },
+        Command::Run {
+            file,
+            stage,
+            force,
+            shard,
+            runs_dir,
+        } => {
+            let shard = match shard
+                .map(Ok)
+                .or_else(|| Shard::from_scheduler(|k| std::env::var(k).ok()).transpose())
+            {
+                None => Shard::WHOLE,
+                Some(Ok(shard)) => shard,
+                Some(Err(message)) => {
+                    eprintln!("error: {message}");
+                    return ExitCode::from(EXIT_INVALID);
+                }
+            };
+            let (pipeline, stages) = match load(&file) {
+                Ok(loaded) => loaded,
+                Err(code) => return code,
+            };
+            if pipeline.dataset.synthetic {
+                eprintln!(
+                    "note: pipeline `{}` runs on GENERATED (synthetic) data; outputs are labelled as such",
+                    pipeline.name
+                );
+            }
+            let options = RunOptions {
+                stage,
+                force,
+                shard,
+            };
+            let mut engine = Engine::new(&pipeline, &runs_dir, stages);
+            match engine.run(&options, |report| {
+                print_report(&runs_dir, &pipeline, report)
+            }) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::from(EXIT_FAILED)
+                }
+            }
+        }
+    }
+}
+
+/// Loads and checks a pipeline, printing every problem found.
+fn load(file: &Path) -> Result<(Pipeline, Vec<Box<dyn nona_pipeline::Stage>>), ExitCode> {
+    let result = Pipeline::load(file, nona_stages::STAGES)
+        .and_then(|pipeline| nona_stages::build(&pipeline).map(|stages| (pipeline, stages)));
+    result.map_err(|errors| {
+        for error in &errors.errors {
+            eprintln!("error: {error}");
+        }
+        let count = errors.errors.len();
+        eprintln!(
+            "{}: {count} problem{} found; nothing was run",
+            file.display(),
+            if count == 1 { "" } else { "s" }
+        );
+        ExitCode::from(EXIT_INVALID)
+    })
+}
+
+fn print_report(runs_dir: &Path, pipeline: &Pipeline, report: &StageReport) {
+    let dir = runs_dir.join(&pipeline.name).join(&report.stage);
+    let counts = report
+        .record
+        .as_ref()
+        .map(|r| format!("{} rows, {} errors", r.rows, r.errors))
+        .unwrap_or_default();
+    match &report.outcome {
+        StageOutcome::UpToDate => println!(
+            "{:<11} up to date ({counts}) → {}",
+            report.stage,
+            dir.display()
+        ),
+        StageOutcome::Completed => {
+            let seconds = report.record.as_ref().map_or(0.0, |r| r.seconds);
+            println!(
+                "{:<11} done in {seconds:.1}s ({counts}) → {}",
+                report.stage,
+                dir.display()
+            );
+            if report.record.as_ref().is_some_and(|r| r.errors > 0) {
+                println!(
+                    "{:<11} failed samples: nona inspect {}",
+                    "",
+                    dir.join("_errors").display()
+                );
+            }
+        }
+        StageOutcome::ShardDone { remaining } => println!(
+            "{:<11} this shard's units are done; {remaining} unit{} left for other shards (then run without --shard to finish)",
+            report.stage,
+            if *remaining == 1 { "" } else { "s" }
+        ),
+    }
+}
