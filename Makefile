@@ -1,0 +1,42 @@
+# nona: the two commands a fresh machine needs are `make rsna` (the main job) and `make test`.
+# Everything they need is installed by the targets themselves (Rust crates from crates.io,
+# Python packages from PyPI into .venv).
+
+SHELL := /bin/bash
+CARGO ?= cargo
+PYTHON ?= python3
+VENV := .venv
+NONA_DEBUG := $(CURDIR)/target/debug/nona
+
+.PHONY: help test test-rust test-python build lint clean
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+build: ## Build the nona binary (release).
+	$(CARGO) build --release --bin nona
+
+test: test-rust test-python ## Run every test (Rust, then Python interop).
+
+test-rust: ## Rust unit and integration tests (cargo-nextest when present).
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+		$(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+test-python: $(VENV)/.installed ## Open nona's outputs with pyarrow, pandas, polars and DuckDB.
+	$(CARGO) build --bin nona
+	NONA_BIN=$(NONA_DEBUG) $(VENV)/bin/python -m pytest -q tests/python
+
+lint: ## Clippy on everything, warnings as errors.
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+$(VENV)/.installed: tests/python/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+	touch $@
+
+clean: ## Remove build outputs, runs and the test venv.
+	$(CARGO) clean
+	rm -rf runs $(VENV)
