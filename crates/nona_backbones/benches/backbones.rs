@@ -29,7 +29,9 @@ fn main() -> nona_backbones::Result<()> {
         "b32",
         candle_core::utils::get_num_threads()
     );
-    for name in backbone_names().filter(|n| wanted.is_empty() || wanted.iter().any(|w| w == n)) {
+    // Text backbones have their own bench (benches/text.rs).
+    let images = backbone_names().filter(|n| nona_backbones::text::registered_config(n).is_none());
+    for name in images.filter(|n| wanted.is_empty() || wanted.iter().any(|w| w == n)) {
         let backbone = build_backbone(
             name,
             VarBuilder::from_backend(Box::new(SyntheticWeights), DType::F32, device.clone()),

@@ -189,7 +189,10 @@ fn registry_names_the_backbones_and_rejects_others() {
             "resnet18",
             "resnet34",
             "efficientnet_b0",
-            "efficientnet_lite0"
+            "efficientnet_lite0",
+            "bert_base",
+            "distilbert_base",
+            "minilm_l6"
         ]
     );
     let message = nona_backbones::load_backbone("vgg", &Device::Cpu, &WeightsLocator::from_env())
