@@ -1,0 +1,389 @@
+//! The trainable network (projector + head), its deterministic initialisation, and the trained
+//! model that is saved as safetensors + JSON and reloaded for prediction.
+//!
+//! Files written by [`TrainedModel::save`] into a directory:
+//! * `model.safetensors`: the network variables (`projector.*`, `head.*`, as named by
+//!   `nona_heads`) and, for NONA, the neighbour bank `bank.embeddings` `(N, d)` (projector
+//!   embeddings of the training split) and `bank.labels` `(N,)` (their min-max scaled labels);
+//! * `model.json`: [`ModelDescription`] (architecture, input dimension, label scaling).
+
+use std::path::Path;
+use std::sync::PoisonError;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use nona_heads::{DenseHead, MinMaxScaler, NonaHead, Projector, ProjectorConfig};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{HeadKind, ModelConfig};
+use crate::error::{Result, TrainError};
+
+/// Weights file inside a model directory.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// Description file inside a model directory.
+pub const DESCRIPTION_FILE: &str = "model.json";
+/// Version of the file layout written by [`TrainedModel::save`].
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Rows passed through the projector at once in evaluation (bounds memory on large splits).
+const EMBED_CHUNK_ROWS: usize = 4096;
+
+/// The head on top of the projector.
+#[derive(Debug, Clone)]
+pub(crate) enum Head {
+    Dense(DenseHead),
+    Nona(NonaHead),
+}
+
+/// Projector + head with their variables.
+pub(crate) struct Network {
+    pub(crate) varmap: VarMap,
+    pub(crate) projector: Projector,
+    pub(crate) head: Head,
+}
+
+impl Network {
+    /// Builds the network for `input_dim` features; every variable is drawn from a ChaCha8
+    /// stream seeded with `seed` (candle's CPU generator cannot be seeded).
+    pub(crate) fn new(config: &ModelConfig, input_dim: usize, seed: u64) -> Result<Self> {
+        config.validate()?;
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        let projector = Projector::new(
+            &ProjectorConfig {
+                input_dim,
+                hidden: config.hidden.clone(),
+                embedding_dim: config.embedding_dim,
+            },
+            vb.pp("projector"),
+        )?;
+        let head = match config.head {
+            HeadKind::Dense => Head::Dense(DenseHead::new(config.embedding_dim, vb.pp("head"))?),
+            HeadKind::Nona => Head::Nona(NonaHead::new(
+                config.nona_config(),
+                config.embedding_dim,
+                vb.pp("head"),
+            )?),
+        };
+        initialise(&varmap, seed)?;
+        Ok(Self {
+            varmap,
+            projector,
+            head,
+        })
+    }
+
+    /// Training-mode predictions (not clipped) for a batch `x` with scaled labels `y`.
+    pub(crate) fn forward_train(&self, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+        let z = self.projector.forward_train(x)?;
+        Ok(match &self.head {
+            Head::Dense(head) => head.forward(&z)?,
+            Head::Nona(head) => head.forward_train(&z, y)?,
+        })
+    }
+
+    /// Evaluation-mode embeddings `(rows, d)`, detached.
+    pub(crate) fn embed(&self, x: &Tensor) -> Result<Tensor> {
+        let rows = x.dim(0)?;
+        let mut parts = Vec::with_capacity(rows.div_ceil(EMBED_CHUNK_ROWS).max(1));
+        for start in (0..rows).step_by(EMBED_CHUNK_ROWS) {
+            let chunk = x.narrow(0, start, EMBED_CHUNK_ROWS.min(rows - start))?;
+            parts.push(self.projector.forward_eval(&chunk)?.detach());
+        }
+        if parts.is_empty() {
+            return Ok(Tensor::zeros(
+                (0, self.projector.embedding_dim()),
+                DType::F32,
+                &Device::Cpu,
+            )?);
+        }
+        Ok(Tensor::cat(&parts, 0)?)
+    }
+
+    /// Scaled predictions clipped to `[0, 1]` for embeddings `z`; NONA needs the `bank`.
+    pub(crate) fn predict(&self, z: &Tensor, bank: Option<&NeighbourBank>) -> Result<Tensor> {
+        Ok(match (&self.head, bank) {
+            (Head::Dense(head), _) => head.predict(z)?,
+            (Head::Nona(head), Some(bank)) => head.predict(z, &bank.embeddings, &bank.labels)?,
+            (Head::Nona(_), None) => {
+                return Err(TrainError::Input("NONA needs a neighbour bank".into()));
+            }
+        })
+    }
+}
+
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Network")
+            .field("projector", &self.projector)
+            .field("head", &self.head)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Neighbours of NONA predictions: training embeddings and their scaled labels.
+#[derive(Debug, Clone)]
+pub(crate) struct NeighbourBank {
+    pub(crate) embeddings: Tensor,
+    pub(crate) labels: Tensor,
+}
+
+/// Re-draws every variable from a seeded stream, in name order, with the distributions of
+/// `nona_heads`' initialisers: a rank-2 `…weight` `(out, in)` and its sibling `…bias` from
+/// `U(±1/√in)` (PyTorch's `nn.Linear`), SoftStep's global `…theta` from `N(0, 1)`; everything
+/// else (BatchNorm affine parameters and running statistics) keeps its constant initial value.
+fn initialise(varmap: &VarMap, seed: u64) -> Result<()> {
+    let data = varmap.data().lock().unwrap_or_else(PoisonError::into_inner);
+    let mut names: Vec<&String> = data.keys().collect();
+    names.sort();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    for name in names {
+        let var = &data[name];
+        let fan_in = if name.ends_with("weight") {
+            (var.rank() == 2).then(|| var.dims()[1])
+        } else if let Some(prefix) = name.strip_suffix("bias") {
+            data.get(&format!("{prefix}weight"))
+                .filter(|w| w.rank() == 2)
+                .map(|w| w.dims()[1])
+        } else {
+            None
+        };
+        let count = var.elem_count();
+        let values: Vec<f32> = if let Some(fan_in) = fan_in {
+            let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
+            (0..count)
+                .map(|_| rng.random_range(-bound..bound) as f32)
+                .collect()
+        } else if name.ends_with("theta") {
+            (0..count)
+                .map(|_| standard_normal(&mut rng) as f32)
+                .collect()
+        } else {
+            continue;
+        };
+        var.set(&Tensor::from_vec(values, var.shape(), &Device::Cpu)?)?;
+    }
+    Ok(())
+}
+
+/// One `N(0, 1)` draw (Box–Muller).
+pub(crate) fn standard_normal(rng: &mut impl Rng) -> f64 {
+    let u1: f64 = 1.0 - rng.random::<f64>();
+    let u2: f64 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// What `model.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelDescription {
+    /// [`FORMAT_VERSION`] of the files.
+    pub format_version: u32,
+    /// Architecture.
+    pub model: ModelConfig,
+    /// Feature dimension the projector takes.
+    pub input_dim: usize,
+    /// Smallest training label (label scaling).
+    pub label_min: f64,
+    /// Largest training label (label scaling).
+    pub label_max: f64,
+}
+
+/// Predictions for a set of rows.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Predictions {
+    /// On the min-max scaled label range, clipped to `[0, 1]`.
+    pub scaled: Vec<f64>,
+    /// In original label units (the clipped scaled predictions mapped back).
+    pub original: Vec<f64>,
+}
+
+/// A trained network ready for prediction: weights, label scaling and (NONA) neighbour bank.
+#[derive(Debug)]
+pub struct TrainedModel {
+    network: Network,
+    config: ModelConfig,
+    input_dim: usize,
+    scaler: MinMaxScaler,
+    bank: Option<NeighbourBank>,
+}
+
+impl TrainedModel {
+    pub(crate) fn new(
+        network: Network,
+        config: ModelConfig,
+        input_dim: usize,
+        scaler: MinMaxScaler,
+        bank: Option<NeighbourBank>,
+    ) -> Self {
+        Self {
+            network,
+            config,
+            input_dim,
+            scaler,
+            bank,
+        }
+    }
+
+    /// Architecture.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// Feature dimension expected by [`Self::predict`].
+    pub fn input_dim(&self) -> usize {
+        self.input_dim
+    }
+
+    /// The label scaling fitted on the training split.
+    pub fn scaler(&self) -> MinMaxScaler {
+        self.scaler
+    }
+
+    /// The variables (projector and head) as candle's `VarMap`.
+    pub fn varmap(&self) -> &VarMap {
+        &self.network.varmap
+    }
+
+    /// Projector embeddings `(rows × d`, row-major) of backbone features `(rows × input_dim)`.
+    pub fn embed(&self, features: &[f32]) -> Result<Vec<f32>> {
+        let x = features_tensor(features, self.input_dim)?;
+        Ok(self.network.embed(&x)?.flatten_all()?.to_vec1()?)
+    }
+
+    /// Evaluation embeddings of a features tensor `(rows, input_dim)`.
+    pub(crate) fn embed_tensor(&self, x: &Tensor) -> Result<Tensor> {
+        self.network.embed(x)
+    }
+
+    /// Predictions for backbone features `(rows × input_dim`, row-major); NONA uses the stored
+    /// neighbour bank of training embeddings.
+    pub fn predict(&self, features: &[f32]) -> Result<Predictions> {
+        let x = features_tensor(features, self.input_dim)?;
+        let z = self.network.embed(&x)?;
+        self.predict_embedded(&z)
+    }
+
+    /// Predictions for projector embeddings `z` `(rows, d)`.
+    pub(crate) fn predict_embedded(&self, z: &Tensor) -> Result<Predictions> {
+        let scaled: Vec<f64> = self
+            .network
+            .predict(z, self.bank.as_ref())?
+            .to_dtype(DType::F64)?
+            .to_vec1()?;
+        let original = scaled.iter().map(|&p| self.scaler.inverse(p)).collect();
+        Ok(Predictions { scaled, original })
+    }
+
+    /// What `model.json` holds.
+    pub fn description(&self) -> ModelDescription {
+        ModelDescription {
+            format_version: FORMAT_VERSION,
+            model: self.config.clone(),
+            input_dim: self.input_dim,
+            label_min: self.scaler.min,
+            label_max: self.scaler.max,
+        }
+    }
+
+    /// Writes [`WEIGHTS_FILE`] and [`DESCRIPTION_FILE`] into `dir` (which must exist).
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let mut tensors: std::collections::HashMap<String, Tensor> = self
+            .network
+            .varmap
+            .data()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(name, var)| (name.clone(), var.as_tensor().detach()))
+            .collect();
+        if let Some(bank) = &self.bank {
+            tensors.insert(BANK_EMBEDDINGS.into(), bank.embeddings.clone());
+            tensors.insert(BANK_LABELS.into(), bank.labels.clone());
+        }
+        candle_core::safetensors::save(&tensors, dir.join(WEIGHTS_FILE))?;
+        let path = dir.join(DESCRIPTION_FILE);
+        let json = serde_json::to_string_pretty(&self.description()).map_err(|source| {
+            TrainError::Json {
+                path: path.display().to_string(),
+                source,
+            }
+        })?;
+        std::fs::write(&path, json + "\n").map_err(|source| TrainError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    /// Reads a model written by [`Self::save`].
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join(DESCRIPTION_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|source| TrainError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let description: ModelDescription =
+            serde_json::from_str(&text).map_err(|source| TrainError::Json {
+                path: path.display().to_string(),
+                source,
+            })?;
+        if description.format_version != FORMAT_VERSION {
+            return Err(TrainError::Input(format!(
+                "{}: format_version {} is not {FORMAT_VERSION}",
+                path.display(),
+                description.format_version
+            )));
+        }
+        let mut network = Network::new(&description.model, description.input_dim, 0)?;
+        let weights = dir.join(WEIGHTS_FILE);
+        network.varmap.load(&weights)?;
+        let bank = match description.model.head {
+            HeadKind::Dense => None,
+            HeadKind::Nona => {
+                let mut stored = candle_core::safetensors::load(&weights, &Device::Cpu)?;
+                let mut take = |name: &str| {
+                    stored.remove(name).ok_or_else(|| {
+                        TrainError::Input(format!("{}: no tensor `{name}`", weights.display()))
+                    })
+                };
+                Some(NeighbourBank {
+                    embeddings: take(BANK_EMBEDDINGS)?,
+                    labels: take(BANK_LABELS)?,
+                })
+            }
+        };
+        Ok(Self {
+            network,
+            scaler: MinMaxScaler {
+                min: description.label_min,
+                max: description.label_max,
+            },
+            config: description.model,
+            input_dim: description.input_dim,
+            bank,
+        })
+    }
+}
+
+const BANK_EMBEDDINGS: &str = "bank.embeddings";
+const BANK_LABELS: &str = "bank.labels";
+
+/// A `(rows, dim)` f32 tensor of row-major `features`; errors on a ragged length or non-finite values.
+pub(crate) fn features_tensor(features: &[f32], dim: usize) -> Result<Tensor> {
+    if dim == 0 || !features.len().is_multiple_of(dim) {
+        return Err(TrainError::Input(format!(
+            "{} feature values do not form rows of dimension {dim}",
+            features.len()
+        )));
+    }
+    if let Some(bad) = features.iter().find(|v| !v.is_finite()) {
+        return Err(TrainError::Input(format!("non-finite feature value {bad}")));
+    }
+    Ok(Tensor::from_slice(
+        features,
+        (features.len() / dim, dim),
+        &Device::Cpu,
+    )?)
+}

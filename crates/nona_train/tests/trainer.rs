@@ -1,0 +1,244 @@
+//! Training one cell: outputs, restored checkpoint, determinism, save/load, errors.
+
+mod common;
+
+use common::{OwnedData, feature_data};
+use nona_heads::{MinMaxScaler, Similarity, SoftStepKind, SoftStepParams};
+use nona_train::metrics::mse;
+use nona_train::trainer::batch_ranges;
+use nona_train::{
+    CellConfig, HeadKind, ModelConfig, OptimConfig, TrainError, TrainedCell, TrainedModel,
+    train_cell,
+};
+
+fn small_cell(head: HeadKind, seed: u64) -> CellConfig {
+    CellConfig {
+        model: ModelConfig {
+            head,
+            hidden: vec![16],
+            embedding_dim: 4,
+            ..ModelConfig::default()
+        },
+        optim: OptimConfig {
+            lr: 3e-3,
+            batch_size: 16,
+            max_epochs: 14,
+            patience: 3,
+            ..OptimConfig::default()
+        },
+        seed,
+    }
+}
+
+fn data() -> OwnedData {
+    feature_data(120, 40, 30, 6)
+}
+
+fn train(head: HeadKind, seed: u64) -> TrainedCell {
+    train_cell(&data().view(), &small_cell(head, seed)).unwrap()
+}
+
+#[test]
+fn outputs_have_the_right_shapes_and_consistent_metrics() {
+    let data = data();
+    for head in HeadKind::ALL {
+        let cell = train_cell(&data.view(), &small_cell(head, 0)).unwrap();
+        let scaler = MinMaxScaler::fit(&data.train.labels).unwrap();
+        for (result, split) in [
+            (&cell.train, &data.train),
+            (&cell.validation, &data.validation),
+            (&cell.test, &data.test),
+        ] {
+            let rows = split.labels.len();
+            assert_eq!(result.predictions.scaled.len(), rows);
+            assert_eq!(result.embeddings.len(), rows * 4);
+            assert!(result.embeddings.iter().all(|v| v.abs() <= 1.0), "tanh");
+            for (s, o) in result
+                .predictions
+                .scaled
+                .iter()
+                .zip(&result.predictions.original)
+            {
+                assert!((0.0..=1.0).contains(s), "clipped: {s}");
+                assert!((scaler.inverse(*s) - o).abs() < 1e-9);
+            }
+            let scaled = scaler.transform_all(&split.labels);
+            let expected = mse(&result.predictions.scaled, &scaled) * 1e3;
+            assert!((result.metrics.mse_scaled_e3 - expected).abs() < 1e-9);
+            let mse_original = mse(&result.predictions.original, &split.labels);
+            assert!((result.metrics.mse - mse_original).abs() < 1e-9);
+            assert!(result.metrics.mae <= result.metrics.mse.sqrt() + 1e-9);
+        }
+        assert_eq!(cell.curves.len(), cell.epochs_run);
+        let summary = serde_json::to_string(&cell.summary()).unwrap();
+        assert!(summary.contains("mse_scaled_e3"), "{summary}");
+    }
+}
+
+#[test]
+fn the_best_checked_epoch_is_restored() {
+    for head in HeadKind::ALL {
+        let cell = train(head, 1);
+        let checked: Vec<_> = cell.curves.iter().filter(|r| r.epoch > 5).collect();
+        let best = checked
+            .iter()
+            .min_by(|a, b| a.validation_mse.total_cmp(&b.validation_mse))
+            .unwrap();
+        assert_eq!(cell.best_epoch, best.epoch, "{:?}", cell.curves);
+        // The returned validation predictions come from the restored variables, not the last.
+        let recomputed = cell.validation.metrics.mse_scaled_e3 / 1e3;
+        assert!(
+            (recomputed - best.validation_mse).abs() < 1e-6,
+            "{recomputed} vs {best:?}"
+        );
+        // Stopped by patience 3 after the best epoch, or by max_epochs.
+        assert!(cell.epochs_run == 14 || cell.epochs_run == cell.best_epoch + 3);
+    }
+}
+
+#[test]
+fn patience_stops_training_before_max_epochs() {
+    let mut config = small_cell(HeadKind::Nona, 0);
+    config.optim.lr = 1e-1; // too high: validation stops improving quickly
+    config.optim.max_epochs = 200;
+    config.optim.patience = 2;
+    let cell = train_cell(&data().view(), &config).unwrap();
+    assert!(cell.epochs_run < 200);
+    assert_eq!(cell.epochs_run, cell.best_epoch + 2);
+    assert!(cell.best_epoch >= 6);
+}
+
+#[test]
+fn nona_and_dense_learn_a_non_linear_target() {
+    let data = data();
+    let scaler = MinMaxScaler::fit(&data.train.labels).unwrap();
+    let mean = scaler.transform_all(&data.train.labels).iter().sum::<f64>()
+        / data.train.labels.len() as f64;
+    let constant = mse(
+        &vec![mean; data.test.labels.len()],
+        &scaler.transform_all(&data.test.labels),
+    ) * 1e3;
+    for head in HeadKind::ALL {
+        let mut config = small_cell(head, 0);
+        config.optim.max_epochs = 30;
+        let cell = train_cell(&data.view(), &config).unwrap();
+        let first = cell.curves[0].train_loss;
+        let last = cell.curves[cell.best_epoch - 1].train_loss;
+        assert!(last < first, "{head}: train loss {first} → {last}");
+        assert!(
+            cell.test.metrics.mse_scaled_e3 < 0.7 * constant,
+            "{head}: test {} vs predicting the mean {constant}",
+            cell.test.metrics.mse_scaled_e3
+        );
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_cell() {
+    for head in HeadKind::ALL {
+        let a = train(head, 5);
+        let b = train(head, 5);
+        assert_eq!(a.curves, b.curves);
+        assert_eq!(a.test.predictions, b.test.predictions);
+        assert_eq!(a.test.embeddings, b.test.embeddings);
+        let c = train(head, 6);
+        assert_ne!(a.curves, c.curves);
+    }
+}
+
+#[test]
+fn every_nona_variant_trains_finitely() {
+    let data = data();
+    for similarity in Similarity::ALL {
+        for softstep in SoftStepKind::ALL {
+            for params in SoftStepParams::ALL {
+                let mut config = small_cell(HeadKind::Nona, 2);
+                config.model.similarity = similarity;
+                config.model.softstep = softstep;
+                config.model.params = params;
+                config.optim.max_epochs = 7;
+                let cell = train_cell(&data.view(), &config).unwrap();
+                let tag = format!("{similarity}/{softstep}/{params}");
+                assert!(cell.test.metrics.mse.is_finite(), "{tag}");
+                assert!(
+                    cell.curves.iter().all(|r| r.train_loss.is_finite()),
+                    "{tag}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn saved_models_reload_and_predict_the_same() {
+    let data = data();
+    let dir = tempfile::tempdir().unwrap();
+    for head in HeadKind::ALL {
+        let cell = train_cell(&data.view(), &small_cell(head, 3)).unwrap();
+        let path = dir.path().join(head.name());
+        std::fs::create_dir(&path).unwrap();
+        cell.model.save(&path).unwrap();
+        let loaded = TrainedModel::load(&path).unwrap();
+        assert_eq!(loaded.description(), cell.model.description());
+        let predictions = loaded.predict(&data.test.features).unwrap();
+        assert_eq!(predictions, cell.test.predictions, "{head}");
+        assert_eq!(
+            loaded.embed(&data.validation.features).unwrap(),
+            cell.validation.embeddings
+        );
+    }
+    let json = std::fs::read_to_string(dir.path().join("nona/model.json")).unwrap();
+    assert!(json.contains("\"similarity\": \"l2\""), "{json}");
+}
+
+#[test]
+fn a_trailing_batch_of_one_is_merged() {
+    assert_eq!(batch_ranges(65, 32), vec![0..32, 32..65]);
+    assert_eq!(batch_ranges(66, 32), vec![0..32, 32..64, 64..66]);
+    assert_eq!(batch_ranges(64, 32), vec![0..32, 32..64]);
+    assert_eq!(batch_ranges(5, 32), vec![0..5]);
+    // Training on 33 rows with batch 32 works (it would fail on a batch of one).
+    let data = feature_data(33, 10, 10, 3);
+    let mut config = small_cell(HeadKind::Nona, 0);
+    config.optim.batch_size = 32;
+    config.optim.max_epochs = 2;
+    let cell = train_cell(&data.view(), &config).unwrap();
+    assert_eq!(cell.best_epoch, 2, "no checked epoch: the last one is kept");
+}
+
+#[test]
+fn inconsistent_inputs_are_rejected() {
+    let data = data();
+    let mut view = data.view();
+    view.validation.labels = &data.validation.labels[1..];
+    assert!(matches!(
+        train_cell(&view, &small_cell(HeadKind::Dense, 0)),
+        Err(TrainError::Input(_))
+    ));
+    let mut view = data.view();
+    view.dim = 5;
+    assert!(train_cell(&view, &small_cell(HeadKind::Dense, 0)).is_err());
+    let mut config = small_cell(HeadKind::Nona, 0);
+    config.optim.batch_size = 1;
+    assert!(matches!(
+        train_cell(&data.view(), &config),
+        Err(TrainError::Config(_))
+    ));
+}
+
+#[test]
+fn configs_deserialise_with_defaults_and_reject_unknown_fields() {
+    let config: CellConfig =
+        serde_json::from_str(r#"{"model": {"head": "dense"}, "optim": {"lr": 0.01}}"#).unwrap();
+    assert_eq!(config.model.head, HeadKind::Dense);
+    assert_eq!(config.model.embedding_dim, 25);
+    assert_eq!(config.optim.lr, 0.01);
+    assert_eq!(config.optim.patience, 10);
+    assert_eq!(config.optim.start_after_epoch, 5);
+    let round_trip: CellConfig =
+        serde_json::from_str(&serde_json::to_string(&config).unwrap()).unwrap();
+    assert_eq!(round_trip, config);
+    assert!(serde_json::from_str::<CellConfig>(r#"{"optim": {"learning_rate": 1}}"#).is_err());
+    let err = serde_json::from_str::<ModelConfig>(r#"{"similarity": "L2"}"#).unwrap_err();
+    assert!(err.to_string().contains("l2, l1, dot, cos"), "{err}");
+}
