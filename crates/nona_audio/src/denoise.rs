@@ -265,7 +265,7 @@ impl Stft {
             }
             // A real signal's DC and Nyquist bins are real; irfft ignores their imaginary parts.
             input[0].im = 0.0;
-            if self.n_fft % 2 == 0 {
+            if self.n_fft.is_multiple_of(2) {
                 input[bins - 1].im = 0.0;
             }
             self.inverse
