@@ -48,7 +48,7 @@ pub struct LoadOptions {
 }
 
 impl LoadOptions {
-    /// 16 kHz mono, the whole clip, silence accepted, no denoise.
+    /// Mono at `sample_rate`, the whole clip, silence accepted, no denoise.
     pub fn new(sample_rate: u32) -> Self {
         Self {
             sample_rate,

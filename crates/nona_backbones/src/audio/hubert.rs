@@ -159,9 +159,17 @@ impl Hubert {
         let pos = enc.pp("pos_conv_embed").pp("conv");
         let per_group = d / cfg.pos_groups;
         let pos_weight = {
+            // torch >= 2.1 `parametrizations.weight.original{0,1}`; older checkpoints
+            // (facebook/hubert-base-ls960) `weight_g` / `weight_v`.
             let p = pos.pp("parametrizations").pp("weight");
-            let g = p.get((1, 1, cfg.pos_kernel), "original0")?;
-            let v = p.get((d, per_group, cfg.pos_kernel), "original1")?;
+            let (g, v) = if p.contains_tensor("original0") {
+                ("original0", "original1")
+            } else {
+                ("weight_g", "weight_v")
+            };
+            let p = if g == "original0" { p } else { pos.clone() };
+            let g = p.get((1, 1, cfg.pos_kernel), g)?;
+            let v = p.get((d, per_group, cfg.pos_kernel), v)?;
             // weight_norm(dim=2): w[:, :, k] = g[k] · v[:, :, k] / ‖v[:, :, k]‖.
             let norm = v.sqr()?.sum_keepdim(0)?.sum_keepdim(1)?.sqrt()?;
             v.broadcast_mul(&g.broadcast_div(&norm)?)?
