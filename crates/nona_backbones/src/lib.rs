@@ -15,9 +15,11 @@
 //! # Ok(()) }
 //! ```
 
+pub mod audio;
 pub mod backbone;
 mod device;
 mod error;
+pub mod text;
 pub mod vision;
 pub mod weights;
 
