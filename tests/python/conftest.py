@@ -34,7 +34,8 @@ def nona_bin() -> str:
 
 @pytest.fixture()
 def image_run(tmp_path: Path, nona_bin: str) -> Path:
-    """Runs a generated 25-image pipeline (two bad samples) and returns the run directory."""
+    """Runs a generated 25-image pipeline (two bad samples, ResNet-18 with synthetic weights) and
+    returns the run directory."""
     data = tmp_path / "data"
     (data / "img").mkdir(parents=True)
     lines = ["id,path,label"]
@@ -54,6 +55,14 @@ modality = "image"
 synthetic = true
 
 [preprocess]
+shard_rows = 10
+
+[preprocess.image]
+transforms = [{{ resize = [16, 16] }}, {{ normalize = "half" }}]
+
+[embed]
+backbone = "resnet18"
+weights = "synthetic"
 shard_rows = 10
 """
     )

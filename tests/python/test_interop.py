@@ -5,6 +5,7 @@ from pathlib import Path
 
 import duckdb
 import jsonschema
+import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -40,6 +41,29 @@ def test_samples_open_in_every_reader(image_run: Path) -> None:
     assert total == sum(i * 1.5 for i in range(25) if i not in (3, 4))
 
 
+def test_embeddings_are_fixed_size_lists_everywhere(image_run: Path) -> None:
+    stage = image_run / "embed"
+    table = ds.dataset(stage, format="parquet").to_table()
+    assert table.num_rows == 23
+    assert table.schema.field("embedding").type == pa.list_(pa.field("item", pa.float32(), nullable=False), 512)
+    metadata = table.schema.metadata
+    assert metadata[b"nona.model_id"] == b"resnet18"
+    assert metadata[b"nona.weights_sha256"] == b"synthetic"
+    assert metadata[b"nona.embedding_dim"] == b"512"
+
+    matrix = np.stack(pd.read_parquet(stage)["embedding"].to_numpy())
+    assert matrix.shape == (23, 512) and matrix.dtype == np.float32 and np.isfinite(matrix).all()
+
+    frame = pl.read_parquet(f"{stage}/*.parquet")
+    assert frame.schema["embedding"] == pl.Array(pl.Float32, 512)
+
+    width, rows = duckdb.sql(f"select max(len(embedding)), count(*) from '{stage}/*.parquet'").fetchall()[0]
+    assert (width, rows) == (512, 23)
+    # The same sample's vector agrees across readers.
+    first = duckdb.sql(f"select embedding from '{stage}/*.parquet' where id = 'x0'").fetchall()[0][0]
+    np.testing.assert_array_equal(np.asarray(first, dtype=np.float32), matrix[list(pd.read_parquet(stage)["id"]).index("x0")])
+
+
 def test_errors_table_names_the_failures(image_run: Path) -> None:
     errors = duckdb.sql(f"select id, stage, message from '{image_run}/preprocess/_errors/*.parquet' order by id").fetchall()
     assert [e[0] for e in errors] == ["x3", "x4"]
@@ -50,17 +74,26 @@ def test_errors_table_names_the_failures(image_run: Path) -> None:
 
 def test_tables_and_records_match_schema_files(image_run: Path) -> None:
     type_names = {pa.string(): "utf8", pa.float64(): "float64", pa.int64(): "int64"}
-    for table_dir, schema_name in [(image_run / "preprocess", "samples"), (image_run / "preprocess" / "_errors", "errors")]:
+    tables = [
+        (image_run / "preprocess", "samples"),
+        (image_run / "preprocess" / "_errors", "errors"),
+        (image_run / "embed", "embeddings"),
+    ]
+    for table_dir, schema_name in tables:
         documented = json.loads((SCHEMAS / f"{schema_name}.schema.json").read_text())
         schema = ds.dataset(table_dir, format="parquet").schema
         assert schema.names == [c["name"] for c in documented["columns"]]
         for column in documented["columns"]:
             field = schema.field(column["name"])
-            assert type_names[field.type] == column["type"], column["name"]
+            if pa.types.is_fixed_size_list(field.type):
+                assert column["type"] == "fixed_size_list<float32, d>" and field.type.value_type == pa.float32()
+            else:
+                assert type_names[field.type] == column["type"], column["name"]
             assert field.nullable == column["nullable"], column["name"]
         for key in documented["metadata"]:
             if key["required"]:
                 assert key["key"].encode() in schema.metadata, key["key"]
 
     record_schema = json.loads((SCHEMAS / "run-record.schema.json").read_text())
-    jsonschema.validate(_record(image_run / "preprocess"), record_schema)
+    for stage in ("preprocess", "embed"):
+        jsonschema.validate(_record(image_run / stage), record_schema)

@@ -3,6 +3,8 @@
 #![allow(dead_code, missing_docs)]
 
 use std::path::{Path, PathBuf};
+
+use nona_table::schemas::SchemaFile;
 use std::process::{Command, Output};
 
 /// The `nona` binary under test.
@@ -109,4 +111,27 @@ pub fn table_rows(dir: &Path) -> Vec<String> {
         }
     }
     rows
+}
+
+/// A documented schema from the repository's `schemas/`.
+pub fn schema_file(name: &str) -> SchemaFile {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../schemas")
+        .join(name);
+    SchemaFile::load(&path).unwrap()
+}
+
+/// Asserts every part of the table at `table` matches `schema`.
+pub fn assert_conforms(schema: &SchemaFile, table: &Path) {
+    let dataset = nona_table::Dataset::open(table).unwrap();
+    for part in dataset.parts() {
+        let one = nona_table::Dataset::open(&part.path).unwrap();
+        let problems = schema.violations(&one.schema(), one.metadata());
+        assert!(
+            problems.is_empty(),
+            "{} vs schemas/{}.schema.json: {problems:#?}",
+            part.path.display(),
+            schema.table
+        );
+    }
 }

@@ -2,31 +2,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::{image_dataset, image_pipeline, run_in, stderr};
-use nona_table::schemas::SchemaFile;
-
-fn schema_file(name: &str) -> SchemaFile {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../schemas")
-        .join(name);
-    SchemaFile::load(&path).unwrap()
-}
-
-fn assert_conforms(schema: &SchemaFile, table: &Path) {
-    let dataset = nona_table::Dataset::open(table).unwrap();
-    for part in dataset.parts() {
-        let one = nona_table::Dataset::open(&part.path).unwrap();
-        let problems = schema.violations(&one.schema(), one.metadata());
-        assert!(
-            problems.is_empty(),
-            "{} vs schemas/{}.schema.json: {problems:#?}",
-            part.path.display(),
-            schema.table
-        );
-    }
-}
+use common::{assert_conforms, image_dataset, image_pipeline, run_in, schema_file, stderr};
 
 #[test]
 fn written_tables_and_records_match_the_schema_files() {

@@ -75,7 +75,7 @@ pub trait Stage: Send + Sync {
 
     /// The stage's config and any external inputs (e.g. the manifest's digest), as JSON. It and
     /// the upstream fingerprints make this stage's fingerprint.
-    fn fingerprint_inputs(&self, pipeline: &Pipeline) -> anyhow::Result<serde_json::Value>;
+    fn fingerprint_inputs(&mut self, pipeline: &Pipeline) -> anyhow::Result<serde_json::Value>;
 
     /// Whether a failing sample stops the stage (`on_error = "fail"`) instead of being recorded.
     fn fail_on_error(&self) -> bool;

@@ -5,6 +5,7 @@
 //! [`build`].
 
 mod common;
+mod embed;
 mod preprocess;
 
 use nona_pipeline::Stage;
@@ -13,7 +14,7 @@ use nona_pipeline::config::{ConfigErrors, Pipeline};
 pub use common::OnError;
 
 /// Stage section names, in execution (dependency) order.
-pub const STAGES: &[&str] = &["preprocess"];
+pub const STAGES: &[&str] = &["preprocess", "embed"];
 
 /// Builds the stages `pipeline` declares, checking each section (keys, types, values, files).
 /// All problems are reported together.
@@ -21,6 +22,11 @@ pub fn build(pipeline: &Pipeline) -> Result<Vec<Box<dyn Stage>>, ConfigErrors> {
     let mut stages: Vec<Box<dyn Stage>> = Vec::new();
     let mut errors = Vec::new();
     match preprocess::PreprocessStage::from_pipeline(pipeline) {
+        Ok(Some(stage)) => stages.push(Box::new(stage)),
+        Ok(None) => {}
+        Err(mut found) => errors.append(&mut found),
+    }
+    match embed::EmbedStage::from_pipeline(pipeline) {
         Ok(Some(stage)) => stages.push(Box::new(stage)),
         Ok(None) => {}
         Err(mut found) => errors.append(&mut found),

@@ -36,8 +36,18 @@ pub struct PreprocessConfig {
     pub image: Option<ImageOptions>,
 }
 
+impl Default for PreprocessConfig {
+    fn default() -> Self {
+        Self {
+            on_error: OnError::default(),
+            shard_rows: default_shard_rows(),
+            image: None,
+        }
+    }
+}
+
 /// `[preprocess.image]`: how images become backbone input.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImageOptions {
     /// `rgb` (grayscale replicated to 3 channels) or `gray`.
@@ -107,6 +117,60 @@ pub enum NormalizePreset {
     Half,
 }
 
+impl ImageOptions {
+    /// The transforms as `nona_image` runs them.
+    pub fn to_image_transforms(&self) -> Vec<nona_image::Transform> {
+        let pair = |size: &Size| match *size {
+            Size::Side(side) => (side as usize, side as usize),
+            Size::Exact([h, w]) => (h as usize, w as usize),
+        };
+        self.transforms
+            .iter()
+            .map(|transform| match transform {
+                Transform::Resize(Size::Side(side)) => {
+                    nona_image::Transform::Resize(nona_image::Resize::ShorterSide(*side as usize))
+                }
+                Transform::Resize(size) => {
+                    let (height, width) = pair(size);
+                    nona_image::Transform::Resize(nona_image::Resize::Exact { height, width })
+                }
+                Transform::CenterCrop(size) => {
+                    let (height, width) = pair(size);
+                    nona_image::Transform::CenterCrop { height, width }
+                }
+                Transform::Normalize(normalize) => {
+                    nona_image::Transform::Normalize(match normalize {
+                        Normalize::Preset(NormalizePreset::Imagenet) => {
+                            nona_image::Normalize::imagenet()
+                        }
+                        Normalize::Preset(NormalizePreset::Half) => nona_image::Normalize::half(),
+                        Normalize::Custom { mean, std } => nona_image::Normalize {
+                            mean: mean.clone(),
+                            std: std.clone(),
+                        },
+                    })
+                }
+            })
+            .collect()
+    }
+
+    /// Whether every image leaves the transforms with the same size (needed for batching).
+    pub fn has_fixed_size(&self) -> bool {
+        self.transforms.iter().rev().find_map(|t| match t {
+            Transform::Resize(Size::Exact(_)) | Transform::CenterCrop(_) => Some(true),
+            Transform::Resize(Size::Side(_)) => Some(false),
+            Transform::Normalize(_) => None,
+        }) == Some(true)
+    }
+
+    fn channels(&self) -> nona_image::Channels {
+        match self.channels {
+            Channels::Rgb => nona_image::Channels::Rgb,
+            Channels::Gray => nona_image::Channels::Gray,
+        }
+    }
+}
+
 /// The preprocess stage.
 pub struct PreprocessStage {
     config: PreprocessConfig,
@@ -151,8 +215,11 @@ impl PreprocessStage {
                 ),
             ));
         }
-        if let Some(image) = &config.image {
-            check_transforms(pipeline, image, &mut errors);
+        let invalid = config.image.as_ref().and_then(|image| {
+            nona_image::Preprocessor::new(image.channels(), image.to_image_transforms()).err()
+        });
+        if let Some(error) = invalid {
+            errors.push(pipeline.error_at("preprocess.image.transforms", error.to_string()));
         }
         if !dataset.root.is_dir() {
             errors.push(pipeline.error_at(
@@ -241,42 +308,6 @@ impl PreprocessStage {
     }
 }
 
-fn check_transforms(pipeline: &Pipeline, image: &ImageOptions, errors: &mut Vec<ConfigError>) {
-    let channels = match image.channels {
-        Channels::Rgb => 3,
-        Channels::Gray => 1,
-    };
-    for (index, transform) in image.transforms.iter().enumerate() {
-        let key = format!("preprocess.image.transforms[{index}]");
-        match transform {
-            Transform::Resize(size) | Transform::CenterCrop(size) => {
-                let zero = match size {
-                    Size::Side(side) => *side == 0,
-                    Size::Exact([h, w]) => *h == 0 || *w == 0,
-                };
-                if zero {
-                    errors.push(pipeline.error_at(&key, "sizes must be at least 1 pixel"));
-                }
-            }
-            Transform::Normalize(Normalize::Custom { mean, std }) => {
-                if mean.len() != channels || std.len() != channels {
-                    errors.push(pipeline.error_at(
-                        &key,
-                        format!(
-                            "normalize needs {channels} mean and std values for {:?} images",
-                            image.channels
-                        ),
-                    ));
-                }
-                if std.iter().any(|s| *s <= 0.0 || !s.is_finite()) {
-                    errors.push(pipeline.error_at(&key, "normalize std values must be positive"));
-                }
-            }
-            Transform::Normalize(Normalize::Preset(_)) => {}
-        }
-    }
-}
-
 /// Checks that a sample file exists and, for images, that its header decodes to a non-empty image.
 fn probe_file(path: &Path, modality: Modality) -> Result<(), String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read file: {e}"))?;
@@ -325,7 +356,7 @@ impl Stage for PreprocessStage {
         1
     }
 
-    fn fingerprint_inputs(&self, pipeline: &Pipeline) -> anyhow::Result<serde_json::Value> {
+    fn fingerprint_inputs(&mut self, pipeline: &Pipeline) -> anyhow::Result<serde_json::Value> {
         let digest = fingerprint::of_file(&self.manifest)
             .with_context(|| format!("reading {}", self.manifest.display()))?;
         Ok(json!({
