@@ -171,6 +171,52 @@ fn shards_then_a_plain_run_equal_one_unsharded_run() {
         assert!(!a.is_empty());
         assert_eq!(a, b, "{table} differs between sharded and unsharded runs");
     }
+
+    // Shards of a job array start at the same moment on a fresh directory.
+    let spawned: Vec<_> = (0..4)
+        .map(|index| {
+            nona()
+                .current_dir(tmp.path())
+                .args([
+                    "run",
+                    "sh.toml",
+                    "--stage",
+                    "preprocess",
+                    "--shard",
+                    &format!("{index}/4"),
+                    "--runs-dir",
+                    "concurrent",
+                ])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in spawned {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "concurrent shard failed: {}",
+            stderr(&out)
+        );
+    }
+    assert!(
+        tmp.path()
+            .join("concurrent/sh/preprocess/_SUCCESS")
+            .exists(),
+        "the last shard completes the stage"
+    );
+    let finish = run_in(tmp.path(), &["run", "sh.toml", "--runs-dir", "concurrent"]);
+    assert!(finish.status.success(), "{}", stderr(&finish));
+    for table in ["preprocess", "preprocess/_errors"] {
+        let a = table_rows(&tmp.path().join("whole/sh").join(table));
+        let b = table_rows(&tmp.path().join("concurrent/sh").join(table));
+        assert_eq!(
+            a, b,
+            "{table} differs between concurrent shards and one run"
+        );
+    }
 }
 
 #[test]
@@ -263,7 +309,7 @@ fn units_done(stage: &Path) -> usize {
 fn has_temporaries(dir: &Path) -> bool {
     std::fs::read_dir(dir).unwrap().flatten().any(|e| {
         let name = e.file_name().to_string_lossy().into_owned();
-        (name.starts_with('.') && name.ends_with(".tmp"))
+        (name.starts_with('.') && name.ends_with(".parquet.tmp"))
             || (e.path().is_dir() && has_temporaries(&e.path()))
     })
 }

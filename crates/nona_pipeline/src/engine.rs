@@ -254,7 +254,12 @@ impl<'a> Engine<'a> {
                     pipeline.file.display()
                 );
             }
-            clear(&dir)?;
+            // Parts only ever exist next to the fingerprint they were made with, so a directory
+            // without one holds nothing to clear; shards starting together must not clear each
+            // other's fresh parts.
+            if !on_disk.is_empty() {
+                clear(&dir)?;
+            }
             write_atomic(&dir.fingerprint_path(), fingerprint.as_bytes())?;
         }
 
@@ -419,17 +424,17 @@ fn clear(dir: &StageDir) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Marks a stage as needing recomputation.
+/// Discards a stage's outputs so that its next run recomputes it (`--force`).
 fn invalidate(dir: &StageDir) -> anyhow::Result<()> {
-    for path in [dir.success_marker(), dir.fingerprint_path()] {
-        if path.exists() {
-            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
-        }
+    if dir.path().exists() {
+        std::fs::remove_dir_all(dir.path())
+            .with_context(|| format!("removing {}", dir.path().display()))?;
     }
     Ok(())
 }
 
-/// Leftover temporaries from killed processes.
+/// Leftover Parquet temporaries from killed processes (small marker/record temporaries are left:
+/// a shard finishing at the same moment may still be about to rename its own).
 fn remove_temporaries(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -439,7 +444,7 @@ fn remove_temporaries(dir: &Path) {
         let name = entry.file_name().to_string_lossy().into_owned();
         if path.is_dir() {
             remove_temporaries(&path);
-        } else if name.starts_with('.') && name.ends_with(".tmp") {
+        } else if name.starts_with('.') && name.ends_with(".parquet.tmp") {
             let _ = std::fs::remove_file(path);
         }
     }

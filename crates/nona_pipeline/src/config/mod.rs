@@ -260,12 +260,15 @@ fn resolve_dataset_paths(dataset: &mut Value, source: &LayeredSource) {
     }
 }
 
+/// Joins a relative path to the directory of the file that wrote it, and makes it absolute when it
+/// exists, so that outputs (e.g. the samples table's paths) do not depend on the working directory.
 fn resolve_relative(raw: &str, origin: Option<&Origin>) -> PathBuf {
     let path = PathBuf::from(raw);
-    match origin.and_then(|o| o.file.parent()) {
+    let joined = match origin.and_then(|o| o.file.parent()) {
         Some(dir) if path.is_relative() => dir.join(path),
         _ => path,
-    }
+    };
+    std::fs::canonicalize(&joined).unwrap_or(joined)
 }
 
 /// Expands `${VAR}` and `${VAR:-default}`; an unset variable without default expands to "".
