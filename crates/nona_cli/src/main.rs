@@ -115,7 +115,7 @@ fn main() -> ExitCode {
                 Ok(loaded) => loaded,
                 Err(code) => return code,
             };
-            if pipeline.dataset.synthetic {
+            if pipeline.synthetic_data() {
                 eprintln!(
                     "note: pipeline `{}` runs on GENERATED (synthetic) data; outputs are labelled as such",
                     pipeline.name

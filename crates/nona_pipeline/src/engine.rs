@@ -71,12 +71,16 @@ pub struct RunRecord {
     pub config: serde_json::Value,
     /// Upstream stage → its fingerprint.
     pub inputs: BTreeMap<String, String>,
-    /// Whether the data is generated (from `[dataset] synthetic`).
+    /// Whether the data is generated: `[dataset] synthetic`, a stage that generates its data, or
+    /// any synthetic upstream stage.
     pub synthetic: bool,
     /// Work units.
     pub units: usize,
     /// Rows in the stage's main table.
     pub rows: usize,
+    /// Rows in each further table of the stage, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tables: BTreeMap<String, usize>,
     /// Rows in its errors table.
     pub errors: usize,
     /// Unix time the completing process started the stage.
@@ -212,6 +216,7 @@ impl<'a> Engine<'a> {
         let dir = self.stage_dir(name);
         let mut inputs = BTreeMap::new();
         let mut input_fingerprints = BTreeMap::new();
+        let mut synthetic = pipeline.synthetic_data() || self.stages[index].generates_data();
         for dep in self.stages[index].depends_on() {
             let dep_dir = self.stage_dir(dep);
             if !dep_dir.is_complete() {
@@ -222,6 +227,7 @@ impl<'a> Engine<'a> {
                 );
             }
             let record = RunRecord::load(&dep_dir.record_path())?;
+            synthetic |= record.synthetic;
             input_fingerprints.insert(dep.to_string(), record.fingerprint);
             inputs.insert(dep.to_string(), dep_dir);
         }
@@ -294,10 +300,7 @@ impl<'a> Engine<'a> {
         metadata.insert("nona.stage".to_owned(), name.to_owned());
         metadata.insert("nona.fingerprint".to_owned(), fingerprint.clone());
         metadata.insert("nona.version".to_owned(), NONA_VERSION.to_owned());
-        metadata.insert(
-            "nona.synthetic".to_owned(),
-            pipeline.dataset.synthetic.to_string(),
-        );
+        metadata.insert("nona.synthetic".to_owned(), synthetic.to_string());
         for unit in todo {
             let output = stage
                 .run_unit(&ctx, unit)
@@ -315,7 +318,7 @@ impl<'a> Engine<'a> {
                     dir.errors_dir().display()
                 );
             }
-            commit_unit(&dir, stage.schema(), &metadata, name, unit, output)?;
+            commit_unit(&dir, stage.as_ref(), &metadata, unit, output)?;
         }
         progress.finish();
 
@@ -327,8 +330,12 @@ impl<'a> Engine<'a> {
                 record: None,
             });
         }
-        let rows = count_rows(dir.path())?;
+        let rows = count_rows(&dir.table_dir(stage.main_table()))?;
         let errors = count_rows(&dir.errors_dir())?;
+        let mut tables = BTreeMap::new();
+        for (table, _) in stage.tables() {
+            tables.insert(table.to_owned(), count_rows(&dir.table_dir(Some(table)))?);
+        }
         let record = RunRecord {
             pipeline: pipeline.name.clone(),
             stage: name.to_owned(),
@@ -337,9 +344,10 @@ impl<'a> Engine<'a> {
             stage_version: stage.version(),
             config,
             inputs: input_fingerprints,
-            synthetic: pipeline.dataset.synthetic,
+            synthetic,
             units,
             rows,
+            tables,
             errors,
             started_unix,
             seconds: started.elapsed().as_secs_f64(),
@@ -358,17 +366,17 @@ impl<'a> Engine<'a> {
     }
 }
 
-/// Writes one unit's outputs: errors, then the main table part, then the done-marker.
+/// Writes one unit's outputs: errors, then the further tables, then the main table part, then the
+/// done-marker. Parts are written atomically, so a unit interrupted anywhere is simply redone.
 fn commit_unit(
     dir: &StageDir,
-    schema: arrow::datatypes::SchemaRef,
+    stage: &dyn Stage,
     metadata: &nona_table::Metadata,
-    stage: &str,
     unit: usize,
-    output: UnitOutput,
+    mut output: UnitOutput,
 ) -> anyhow::Result<()> {
     if !output.errors.is_empty() {
-        let batch = errors_batch(stage, &output.errors)?;
+        let batch = errors_batch(stage.name(), &output.errors)?;
         nona_table::write_part(
             &dir.part(Some("_errors"), unit),
             nona_table::schemas::errors(),
@@ -376,7 +384,22 @@ fn commit_unit(
             metadata,
         )?;
     }
-    nona_table::write_part(&dir.part(None, unit), schema, &output.rows, metadata)?;
+    for (table, schema) in stage.tables() {
+        let batches = output.tables.remove(table).unwrap_or_default();
+        nona_table::write_part(&dir.part(Some(table), unit), schema, &batches, metadata)?;
+    }
+    if let Some(table) = output.tables.keys().next() {
+        bail!(
+            "stage `{}` produced rows for `{table}`, which is not one of its tables",
+            stage.name()
+        );
+    }
+    nona_table::write_part(
+        &dir.part(stage.main_table(), unit),
+        stage.schema(),
+        &output.rows,
+        metadata,
+    )?;
     write_atomic(&dir.unit_marker(unit), b"")?;
     Ok(())
 }

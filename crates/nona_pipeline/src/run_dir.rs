@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! runs/<pipeline>/<stage>/
-//!   part-00000.parquet …     the stage's main table, one part per work unit
-//!   <table>/part-00000.parquet  further tables of the stage, if any
+//!   part-00000.parquet …     the main table of a one-table stage, one part per work unit
+//!   <table>/part-00000.parquet  the tables of a stage with several (e.g. train/predictions/)
 //!   _errors/part-00000.parquet  rows that could not be processed (only units that had some)
 //!   _units/00000.done        a unit's outputs are all in place
 //!   _fingerprint             the fingerprint the parts on disk were made with
@@ -34,13 +34,18 @@ impl StageDir {
         &self.path
     }
 
-    /// Where unit `unit` of `table` goes; `None` is the stage's main table.
-    pub fn part(&self, table: Option<&str>, unit: usize) -> PathBuf {
-        let dir = match table {
+    /// The directory of table `table`; `None` is the stage directory itself.
+    pub fn table_dir(&self, table: Option<&str>) -> PathBuf {
+        match table {
             Some(name) => self.path.join(name),
             None => self.path.clone(),
-        };
-        dir.join(format!("part-{unit:05}.parquet"))
+        }
+    }
+
+    /// Where unit `unit` of `table` goes (see [`Self::table_dir`]).
+    pub fn part(&self, table: Option<&str>, unit: usize) -> PathBuf {
+        self.table_dir(table)
+            .join(format!("part-{unit:05}.parquet"))
     }
 
     /// The errors table of this stage.

@@ -21,12 +21,15 @@ pub struct RowError {
     pub message: String,
 }
 
-/// What one work unit produced. The engine writes it atomically: errors first, then the tables,
-/// then the unit's done-marker.
+/// What one work unit produced. The engine writes it atomically: errors first, then the further
+/// tables, then the main table, then the unit's done-marker.
 #[derive(Debug, Default)]
 pub struct UnitOutput {
     /// Batches of the stage's main table (schema: [`Stage::schema`]).
     pub rows: Vec<RecordBatch>,
+    /// Batches of the stage's further tables, by name (see [`Stage::tables`]); a table the unit
+    /// has no rows for may be left out.
+    pub tables: BTreeMap<&'static str, Vec<RecordBatch>>,
     /// Samples that failed.
     pub errors: Vec<RowError>,
 }
@@ -82,6 +85,24 @@ pub trait Stage: Send + Sync {
 
     /// Schema of the main table.
     fn schema(&self) -> SchemaRef;
+
+    /// Where the main table goes: `None` is the stage directory itself (right for a stage with
+    /// one table: the directory then opens as that table); a name is a subdirectory.
+    fn main_table(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Further tables (name and schema), each written to the subdirectory `<name>/`, one part per
+    /// unit. A stage with further tables should put its main table in a subdirectory too.
+    fn tables(&self) -> Vec<(&'static str, SchemaRef)> {
+        Vec::new()
+    }
+
+    /// Whether the stage makes up its data (outputs are then labelled synthetic whatever the
+    /// dataset says).
+    fn generates_data(&self) -> bool {
+        false
+    }
 
     /// Footer metadata for every part (pipeline, stage and stage-specific keys are added by the
     /// engine).

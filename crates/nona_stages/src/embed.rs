@@ -162,14 +162,16 @@ impl EmbedStage {
             }
             None => WeightsSource::Locator(WeightsLocator::from_env()),
         };
-        if pipeline.dataset.modality != Modality::Image {
-            errors.push(pipeline.error_at(
+        match pipeline.require_dataset("embed") {
+            Ok(dataset) if dataset.modality != Modality::Image => errors.push(pipeline.error_at(
                 "embed",
                 format!(
                     "this build embeds image datasets; `dataset.modality` is {:?}",
-                    pipeline.dataset.modality
+                    dataset.modality
                 ),
-            ));
+            )),
+            Ok(_) => {}
+            Err(error) => errors.push(error),
         }
         let preprocess = match pipeline.section::<PreprocessConfig>("preprocess") {
             Ok(section) => section.unwrap_or_default(),
@@ -418,6 +420,7 @@ impl Stage for EmbedStage {
         Ok(UnitOutput {
             rows: vec![batch],
             errors,
+            ..UnitOutput::default()
         })
     }
 }

@@ -13,7 +13,7 @@ use anyhow::Context;
 use arrow::array::{Float64Array, Int64Array, StringArray};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use nona_pipeline::config::{ConfigError, Modality, Pipeline};
+use nona_pipeline::config::{ConfigError, DatasetConfig, Modality, Pipeline};
 use nona_pipeline::{Plan, RowError, Stage, StageContext, UnitOutput, fingerprint};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -174,8 +174,7 @@ impl ImageOptions {
 /// The preprocess stage.
 pub struct PreprocessStage {
     config: PreprocessConfig,
-    modality: Modality,
-    root: PathBuf,
+    dataset: DatasetConfig,
     manifest: PathBuf,
     rows: Vec<ManifestRow>,
 }
@@ -205,7 +204,9 @@ impl PreprocessStage {
                 pipeline.error_at("preprocess.shard_rows", "`shard_rows` must be at least 1"),
             );
         }
-        let dataset = &pipeline.dataset;
+        let dataset = pipeline
+            .require_dataset("preprocess")
+            .map_err(|e| vec![e])?;
         if config.image.is_some() && dataset.modality != Modality::Image {
             errors.push(pipeline.error_at(
                 "preprocess.image",
@@ -235,7 +236,7 @@ impl PreprocessStage {
                 ),
             ));
         } else if let Err(error) =
-            nona_table::read_manifest_columns(&dataset.manifest_path(), &manifest_columns(pipeline))
+            nona_table::read_manifest_columns(&dataset.manifest_path(), &manifest_columns(dataset))
         {
             errors.push(pipeline.error_at("dataset", error.to_string()));
         }
@@ -244,25 +245,20 @@ impl PreprocessStage {
         }
         Ok(Some(Self {
             config,
-            modality: dataset.modality,
-            root: dataset.root.clone(),
+            dataset: dataset.clone(),
             manifest: dataset.manifest_path(),
             rows: Vec::new(),
         }))
     }
 
-    fn check_row(
-        &self,
-        pipeline: &Pipeline,
-        row: &ManifestRow,
-    ) -> Result<(String, String, f64), RowError> {
+    fn check_row(&self, row: &ManifestRow) -> Result<(String, String, f64), RowError> {
         let source = format!("{}:{}", self.manifest.display(), row.origin);
         let fail = |message: String| RowError {
             id: row.id.clone(),
             source: source.clone(),
             message,
         };
-        let dataset = &pipeline.dataset;
+        let dataset = &self.dataset;
         let id = row
             .id
             .clone()
@@ -288,15 +284,15 @@ impl PreprocessStage {
             .input
             .as_deref()
             .ok_or_else(|| fail(format!("empty input (column `{}`)", dataset.input_column)))?;
-        let input = match self.modality {
+        let input = match self.dataset.modality {
             Modality::Text => raw.to_owned(),
             Modality::Image | Modality::Audio => {
                 let relative = match &dataset.input_template {
                     Some(template) => template.replace("{}", raw),
                     None => raw.to_owned(),
                 };
-                let path = self.root.join(relative);
-                probe_file(&path, self.modality).map_err(|message| RowError {
+                let path = self.dataset.root.join(relative);
+                probe_file(&path, self.dataset.modality).map_err(|message| RowError {
                     id: row.id.clone(),
                     source: path.display().to_string(),
                     message,
@@ -330,8 +326,7 @@ fn probe_file(path: &Path, modality: Modality) -> Result<(), String> {
     Ok(())
 }
 
-fn manifest_columns(pipeline: &Pipeline) -> Vec<&str> {
-    let dataset = &pipeline.dataset;
+fn manifest_columns(dataset: &DatasetConfig) -> Vec<&str> {
     let mut columns = vec![
         dataset.id_column.as_str(),
         dataset.input_column.as_str(),
@@ -356,12 +351,12 @@ impl Stage for PreprocessStage {
         1
     }
 
-    fn fingerprint_inputs(&mut self, pipeline: &Pipeline) -> anyhow::Result<serde_json::Value> {
+    fn fingerprint_inputs(&mut self, _pipeline: &Pipeline) -> anyhow::Result<serde_json::Value> {
         let digest = fingerprint::of_file(&self.manifest)
             .with_context(|| format!("reading {}", self.manifest.display()))?;
         Ok(json!({
             "preprocess": self.config,
-            "dataset": pipeline.dataset,
+            "dataset": self.dataset,
             "manifest_sha256": digest,
         }))
     }
@@ -378,7 +373,7 @@ impl Stage for PreprocessStage {
         let mut metadata = nona_table::Metadata::new();
         metadata.insert(
             "nona.modality".to_owned(),
-            format!("{:?}", self.modality).to_lowercase(),
+            format!("{:?}", self.dataset.modality).to_lowercase(),
         );
         metadata.insert(
             "nona.manifest".to_owned(),
@@ -391,10 +386,10 @@ impl Stage for PreprocessStage {
         metadata
     }
 
-    fn plan(&mut self, ctx: &StageContext) -> anyhow::Result<Plan> {
-        let names = manifest_columns(ctx.pipeline);
+    fn plan(&mut self, _ctx: &StageContext) -> anyhow::Result<Plan> {
+        let names = manifest_columns(&self.dataset);
         let table = nona_table::read_manifest_columns(&self.manifest, &names)?;
-        let group_index = ctx.pipeline.dataset.group_column.as_ref().map(|_| 3);
+        let group_index = self.dataset.group_column.as_ref().map(|_| 3);
         let mut first_seen: HashMap<String, String> = HashMap::new();
         self.rows = (0..table.row_origin.len())
             .map(|r| {
@@ -431,10 +426,7 @@ impl Stage for PreprocessStage {
         let start = unit * self.config.shard_rows;
         let end = (start + self.config.shard_rows).min(self.rows.len());
         let rows = &self.rows[start.min(end)..end];
-        let checked: Vec<_> = rows
-            .par_iter()
-            .map(|row| self.check_row(ctx.pipeline, row))
-            .collect();
+        let checked: Vec<_> = rows.par_iter().map(|row| self.check_row(row)).collect();
         ctx.progress.advance(rows.len() as u64);
         let mut ids = Vec::new();
         let mut inputs = Vec::new();
@@ -467,6 +459,7 @@ impl Stage for PreprocessStage {
         Ok(UnitOutput {
             rows: vec![batch],
             errors,
+            ..UnitOutput::default()
         })
     }
 }

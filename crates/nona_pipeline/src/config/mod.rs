@@ -90,8 +90,9 @@ pub struct Pipeline {
     pub description: Option<String>,
     /// The file that was requested.
     pub file: PathBuf,
-    /// The dataset source.
-    pub dataset: DatasetConfig,
+    /// The dataset source; absent in pipelines that bring their own embeddings or generate
+    /// their data (stages that read samples ask for it with [`Pipeline::require_dataset`]).
+    pub dataset: Option<DatasetConfig>,
     /// Stage sections, by name, in file order of the stage registry.
     stages: Table,
     source: LayeredSource,
@@ -166,18 +167,7 @@ impl Pipeline {
             .and_then(Value::as_str)
             .map(str::to_owned);
         let dataset = match source.table.get("dataset") {
-            None => {
-                let file = source
-                    .files
-                    .last()
-                    .cloned()
-                    .unwrap_or_else(|| path.to_path_buf());
-                errors.push(ConfigError::at_file(
-                    &file,
-                    "missing `[dataset]` table (root, manifest, modality, columns)".to_owned(),
-                ));
-                None
-            }
+            None => None,
             Some(value) => {
                 let mut value = value.clone();
                 resolve_dataset_paths(&mut value, &source);
@@ -190,17 +180,36 @@ impl Pipeline {
                 }
             }
         };
-        match (dataset, errors.is_empty()) {
-            (Some(dataset), true) => Ok(Self {
+        if errors.is_empty() {
+            Ok(Self {
                 name,
                 description,
                 file: path.to_path_buf(),
                 dataset,
                 stages,
                 source,
-            }),
-            _ => Err(ConfigErrors { errors }),
+            })
+        } else {
+            Err(ConfigErrors { errors })
         }
+    }
+
+    /// The `[dataset]` table, or an error saying that stage `stage` needs one.
+    pub fn require_dataset(&self, stage: &str) -> Result<&DatasetConfig, ConfigError> {
+        self.dataset.as_ref().ok_or_else(|| {
+            let file = self.source.files.last().unwrap_or(&self.file);
+            ConfigError::at_file(
+                file,
+                format!(
+                    "stage `{stage}` reads samples, so the pipeline needs a `[dataset]` table (root, manifest, modality, columns)"
+                ),
+            )
+        })
+    }
+
+    /// Whether the pipeline's data is generated (`[dataset] synthetic = true`).
+    pub fn synthetic_data(&self) -> bool {
+        self.dataset.as_ref().is_some_and(|d| d.synthetic)
     }
 
     /// Whether the pipeline has a `[name]` stage section.
