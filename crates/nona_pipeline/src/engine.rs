@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
@@ -301,7 +303,9 @@ impl<'a> Engine<'a> {
         metadata.insert("nona.fingerprint".to_owned(), fingerprint.clone());
         metadata.insert("nona.version".to_owned(), NONA_VERSION.to_owned());
         metadata.insert("nona.synthetic".to_owned(), synthetic.to_string());
-        for unit in todo {
+        let stage: &dyn Stage = stage.as_ref();
+        let workers = stage.concurrent_units().clamp(1, todo.len().max(1));
+        for_each_unit(&todo, workers, |unit| {
             let output = stage
                 .run_unit(&ctx, unit)
                 .with_context(|| format!("stage `{name}`, unit {unit}"))?;
@@ -318,8 +322,8 @@ impl<'a> Engine<'a> {
                     dir.errors_dir().display()
                 );
             }
-            commit_unit(&dir, stage.as_ref(), &metadata, unit, output)?;
-        }
+            commit_unit(&dir, stage, &metadata, unit, output)
+        })?;
         progress.finish();
 
         let remaining = (0..units).filter(|&u| !dir.unit_done(u)).count();
@@ -363,6 +367,44 @@ impl<'a> Engine<'a> {
             outcome: StageOutcome::Completed,
             record: Some(record),
         })
+    }
+}
+
+/// Runs `work` on every unit of `todo`, on `workers` threads that take the next unit as they
+/// free up. After a failure no new unit starts; the first error is returned.
+fn for_each_unit(
+    todo: &[usize],
+    workers: usize,
+    work: impl Fn(usize) -> anyhow::Result<()> + Sync,
+) -> anyhow::Result<()> {
+    if workers <= 1 {
+        return todo.iter().try_for_each(|&unit| work(unit));
+    }
+    let next = AtomicUsize::new(0);
+    let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let failed = first_error.lock().map_or(true, |error| error.is_some());
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let (false, Some(&unit)) = (failed, todo.get(index)) else {
+                        break;
+                    };
+                    if let Err(error) = work(unit) {
+                        if let Ok(mut slot) = first_error.lock() {
+                            slot.get_or_insert(error);
+                        }
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    match first_error.into_inner() {
+        Ok(Some(error)) => Err(error),
+        Ok(None) => Ok(()),
+        Err(_) => bail!("a unit worker panicked"),
     }
 }
 

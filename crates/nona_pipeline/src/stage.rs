@@ -98,6 +98,12 @@ pub trait Stage: Send + Sync {
         Vec::new()
     }
 
+    /// How many units this process may run at once, each on its own thread (units are
+    /// independent by contract). Default 1: stages that parallelise inside a unit keep it.
+    fn concurrent_units(&self) -> usize {
+        1
+    }
+
     /// Whether the stage makes up its data (outputs are then labelled synthetic whatever the
     /// dataset says).
     fn generates_data(&self) -> bool {

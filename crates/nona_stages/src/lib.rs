@@ -2,34 +2,52 @@
 //!
 //! Each stage lives in its own module, owns its `[section]` config type, and implements
 //! [`nona_pipeline::Stage`]. Adding a stage is a module here plus one line in [`STAGES`] and
-//! [`build`].
+//! one in `CONSTRUCTORS`.
 
 mod common;
 mod embed;
+mod embedding_table;
+pub mod knn;
 mod preprocess;
+pub mod train;
 
 use nona_pipeline::Stage;
-use nona_pipeline::config::{ConfigErrors, Pipeline};
+use nona_pipeline::config::{ConfigError, ConfigErrors, Pipeline};
 
 pub use common::OnError;
+pub use embedding_table::{EmbeddingColumns, EmbeddingTable};
 
 /// Stage section names, in execution (dependency) order.
-pub const STAGES: &[&str] = &["preprocess", "embed"];
+pub const STAGES: &[&str] = &["preprocess", "embed", "train", "knn"];
+
+/// Reads a stage's section: `Ok(None)` when the pipeline does not declare it.
+type Constructor = fn(&Pipeline) -> Result<Option<Box<dyn Stage>>, Vec<ConfigError>>;
+
+/// One constructor per stage, in [`STAGES`] order.
+const CONSTRUCTORS: &[Constructor] = &[
+    |p| boxed(preprocess::PreprocessStage::from_pipeline(p)),
+    |p| boxed(embed::EmbedStage::from_pipeline(p)),
+    |p| boxed(train::TrainStage::from_pipeline(p)),
+    |p| boxed(knn::KnnStage::from_pipeline(p)),
+];
+
+fn boxed<S: Stage + 'static>(
+    built: Result<Option<S>, Vec<ConfigError>>,
+) -> Result<Option<Box<dyn Stage>>, Vec<ConfigError>> {
+    built.map(|stage| stage.map(|s| Box::new(s) as Box<dyn Stage>))
+}
 
 /// Builds the stages `pipeline` declares, checking each section (keys, types, values, files).
 /// All problems are reported together.
 pub fn build(pipeline: &Pipeline) -> Result<Vec<Box<dyn Stage>>, ConfigErrors> {
     let mut stages: Vec<Box<dyn Stage>> = Vec::new();
     let mut errors = Vec::new();
-    match preprocess::PreprocessStage::from_pipeline(pipeline) {
-        Ok(Some(stage)) => stages.push(Box::new(stage)),
-        Ok(None) => {}
-        Err(mut found) => errors.append(&mut found),
-    }
-    match embed::EmbedStage::from_pipeline(pipeline) {
-        Ok(Some(stage)) => stages.push(Box::new(stage)),
-        Ok(None) => {}
-        Err(mut found) => errors.append(&mut found),
+    for construct in CONSTRUCTORS {
+        match construct(pipeline) {
+            Ok(Some(stage)) => stages.push(stage),
+            Ok(None) => {}
+            Err(mut found) => errors.append(&mut found),
+        }
     }
     for stage in &stages {
         for dep in stage.depends_on() {

@@ -3,7 +3,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, FixedSizeListArray, Float32Array, Float64Array, StringArray};
+use arrow::array::{
+    Array, ArrayRef, FixedSizeListArray, Float32Array, Float64Array, Int64Array, ListArray,
+    StringArray,
+};
+use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field};
 use arrow::record_batch::RecordBatch;
 
@@ -21,13 +25,30 @@ pub fn embedding_array(values: Vec<f32>, dim: usize) -> FixedSizeListArray {
     FixedSizeListArray::new(item, dim as i32, values, None)
 }
 
-/// Reads a `FixedSizeList<Float32, d>` column as row-major values and `d`.
+/// Packs row-major `values` (rows × `dim`) as a non-null `List<Float32>` column (for tables whose
+/// rows may differ in width between parts).
+pub fn embedding_list_array(values: Vec<f32>, dim: usize) -> ListArray {
+    assert!(
+        dim > 0 && values.len().is_multiple_of(dim),
+        "{} values do not form rows of {dim}",
+        values.len()
+    );
+    let item = Arc::new(Field::new("item", DataType::Float32, false));
+    let offsets = OffsetBuffer::from_lengths(std::iter::repeat_n(dim, values.len() / dim));
+    ListArray::new(item, offsets, Arc::new(Float32Array::from(values)), None)
+}
+
+/// Reads an embedding column as row-major values and the width `d`: a `FixedSizeList<Float32, d>`,
+/// or a `List<Float32>` whose rows all have the same length (an empty batch has `d = 0`).
 pub fn embedding_rows(
     batch: &RecordBatch,
     name: &str,
     path: &Path,
 ) -> Result<(Vec<f32>, usize), TableError> {
     let column = column(batch, name, path)?;
+    if let Some(list) = column.as_any().downcast_ref::<ListArray>() {
+        return list_rows(list, name, path);
+    }
     let list = column
         .as_any()
         .downcast_ref::<FixedSizeListArray>()
@@ -35,7 +56,7 @@ pub fn embedding_rows(
             TableError::column(
                 path,
                 format!(
-                    "column `{name}` is {}, expected FixedSizeList<Float32, d>",
+                    "column `{name}` is {}, expected FixedSizeList<Float32, d> or List<Float32>",
                     column.data_type()
                 ),
             )
@@ -65,6 +86,43 @@ pub fn embedding_rows(
     Ok((values, dim))
 }
 
+fn list_rows(list: &ListArray, name: &str, path: &Path) -> Result<(Vec<f32>, usize), TableError> {
+    if list.null_count() > 0 {
+        return Err(TableError::column(
+            path,
+            format!("column `{name}` has null rows"),
+        ));
+    }
+    let dim = list.value_length(0) as usize;
+    if let Some(row) = (0..list.len()).find(|&r| list.value_length(r) as usize != dim) {
+        return Err(TableError::column(
+            path,
+            format!(
+                "column `{name}`: row {row} has {} values, row 0 has {dim}",
+                list.value_length(row)
+            ),
+        ));
+    }
+    let mut values = Vec::with_capacity(list.len() * dim);
+    for row in 0..list.len() {
+        let item = list.value(row);
+        let floats = item
+            .as_any()
+            .downcast_ref::<Float32Array>()
+            .ok_or_else(|| {
+                TableError::column(
+                    path,
+                    format!(
+                        "column `{name}` holds {}, expected Float32 items",
+                        item.data_type()
+                    ),
+                )
+            })?;
+        values.extend_from_slice(floats.values());
+    }
+    Ok((values, dim))
+}
+
 /// A non-null Utf8 column.
 pub fn string_column<'a>(
     batch: &'a RecordBatch,
@@ -90,7 +148,8 @@ pub fn string_column<'a>(
     Ok(strings)
 }
 
-/// A nullable Utf8 column, or `None` when the table has no such column.
+/// A nullable Utf8 column, or `None` when the table has no such column (or an all-null one of
+/// type Null).
 pub fn optional_string_column<'a>(
     batch: &'a RecordBatch,
     name: &str,
@@ -100,6 +159,10 @@ pub fn optional_string_column<'a>(
         Err(_) => Ok(None),
         Ok(_) => {
             let column = column(batch, name, path)?;
+            if column.data_type() == &DataType::Null {
+                // An all-null column as pandas/pyarrow write it (`[None] * n`).
+                return Ok(None);
+            }
             column
                 .as_any()
                 .downcast_ref::<StringArray>()
@@ -142,6 +205,31 @@ pub fn f64_column<'a>(
     Ok(floats)
 }
 
+/// A non-null Int64 column.
+pub fn i64_column<'a>(
+    batch: &'a RecordBatch,
+    name: &str,
+    path: &Path,
+) -> Result<&'a Int64Array, TableError> {
+    let column = column(batch, name, path)?;
+    let ints = column
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .ok_or_else(|| {
+            TableError::column(
+                path,
+                format!("column `{name}` is {}, expected Int64", column.data_type()),
+            )
+        })?;
+    if ints.null_count() > 0 {
+        return Err(TableError::column(
+            path,
+            format!("column `{name}` has null rows"),
+        ));
+    }
+    Ok(ints)
+}
+
 fn column<'a>(batch: &'a RecordBatch, name: &str, path: &Path) -> Result<&'a ArrayRef, TableError> {
     let index = batch.schema().index_of(name).map_err(|_| {
         let names: Vec<_> = batch
@@ -156,4 +244,48 @@ fn column<'a>(batch: &'a RecordBatch, name: &str, path: &Path) -> Result<&'a Arr
         )
     })?;
     Ok(batch.column(index))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::datatypes::Schema;
+
+    fn batch_of(column: ArrayRef) -> RecordBatch {
+        let schema = Schema::new(vec![Field::new("e", column.data_type().clone(), false)]);
+        RecordBatch::try_new(Arc::new(schema), vec![column]).unwrap()
+    }
+
+    #[test]
+    fn fixed_and_variable_lists_read_back_the_same_rows() {
+        let values: Vec<f32> = (0..12).map(|v| v as f32).collect();
+        let path = Path::new("t.parquet");
+        for column in [
+            Arc::new(embedding_array(values.clone(), 4)) as ArrayRef,
+            Arc::new(embedding_list_array(values.clone(), 4)) as ArrayRef,
+        ] {
+            let (read, dim) = embedding_rows(&batch_of(column), "e", path).unwrap();
+            assert_eq!((read, dim), (values.clone(), 4));
+        }
+        let sliced = batch_of(Arc::new(embedding_list_array(values.clone(), 3))).slice(2, 2);
+        assert_eq!(
+            embedding_rows(&sliced, "e", path).unwrap(),
+            (values[6..12].to_vec(), 3)
+        );
+    }
+
+    #[test]
+    fn ragged_list_rows_are_rejected_with_the_row() {
+        let item = Arc::new(Field::new("item", DataType::Float32, false));
+        let ragged = ListArray::new(
+            item,
+            OffsetBuffer::from_lengths([2, 2, 3]),
+            Arc::new(Float32Array::from(vec![0.0; 7])),
+            None,
+        );
+        let error = embedding_rows(&batch_of(Arc::new(ragged)), "e", Path::new("t.parquet"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("row 2 has 3 values, row 0 has 2"), "{error}");
+    }
 }

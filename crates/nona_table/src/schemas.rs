@@ -45,12 +45,115 @@ pub fn errors() -> SchemaRef {
     ]))
 }
 
+/// The `train` stage's `predictions` table: one row per (cell, sample).
+pub fn train_predictions() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("cell", DataType::Int64, false),
+        Field::new("seed", DataType::Int64, false),
+        Field::new("head", DataType::Utf8, false),
+        Field::new("id", DataType::Utf8, false),
+        Field::new("split", DataType::Utf8, false),
+        Field::new("label", DataType::Float64, false),
+        Field::new("prediction", DataType::Float64, false),
+        Field::new("label_scaled", DataType::Float64, false),
+        Field::new("prediction_scaled", DataType::Float64, false),
+    ]))
+}
+
+/// The `train` stage's `embeddings` table: the trained projector's output for every sample of
+/// every cell. A list, not a fixed-size list, because a grid may vary the embedding dimension.
+pub fn head_embeddings() -> SchemaRef {
+    let item = Arc::new(Field::new("item", DataType::Float32, false));
+    Arc::new(Schema::new(vec![
+        Field::new("cell", DataType::Int64, false),
+        Field::new("seed", DataType::Int64, false),
+        Field::new("head", DataType::Utf8, false),
+        Field::new("id", DataType::Utf8, false),
+        Field::new("split", DataType::Utf8, false),
+        Field::new("label", DataType::Float64, false),
+        Field::new("embedding", DataType::List(item), false),
+    ]))
+}
+
+/// The `train` stage's `curves` table: one row per (cell, epoch).
+pub fn train_curves() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("cell", DataType::Int64, false),
+        Field::new("epoch", DataType::Int64, false),
+        Field::new("train_loss", DataType::Float64, false),
+        Field::new("validation_mse", DataType::Float64, false),
+    ]))
+}
+
+/// The `train` stage's `metrics` table: one row per (cell, split).
+pub fn train_metrics() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("cell", DataType::Int64, false),
+        Field::new("seed", DataType::Int64, false),
+        Field::new("head", DataType::Utf8, false),
+        Field::new("similarity", DataType::Utf8, true),
+        Field::new("softstep", DataType::Utf8, true),
+        Field::new("params", DataType::Utf8, true),
+        Field::new("batch_size", DataType::Int64, false),
+        Field::new("embedding_dim", DataType::Int64, false),
+        Field::new("split", DataType::Utf8, false),
+        Field::new("rows", DataType::Int64, false),
+        Field::new("mse_scaled_e3", DataType::Float64, false),
+        Field::new("mse", DataType::Float64, false),
+        Field::new("mae", DataType::Float64, false),
+        Field::new("best_epoch", DataType::Int64, false),
+        Field::new("epochs_run", DataType::Int64, false),
+    ]))
+}
+
+/// The leading columns of the `knn` stage's tables: what the k-NN ran on.
+fn knn_source_fields() -> Vec<Field> {
+    vec![
+        Field::new("source", DataType::Utf8, false),
+        Field::new("cell", DataType::Int64, true),
+        Field::new("seed", DataType::Int64, false),
+        Field::new("head", DataType::Utf8, true),
+    ]
+}
+
+/// The `knn` stage's `predictions` table: one test-split prediction per (source, sample).
+pub fn knn_predictions() -> SchemaRef {
+    let mut fields = knn_source_fields();
+    fields.extend([
+        Field::new("id", DataType::Utf8, false),
+        Field::new("split", DataType::Utf8, false),
+        Field::new("label", DataType::Float64, false),
+        Field::new("prediction", DataType::Float64, false),
+        Field::new("label_scaled", DataType::Float64, false),
+        Field::new("prediction_scaled", DataType::Float64, false),
+    ]);
+    Arc::new(Schema::new(fields))
+}
+
+/// The `knn` stage's `metrics` table: the tuned setting and test errors per source.
+pub fn knn_metrics() -> SchemaRef {
+    let mut fields = knn_source_fields();
+    fields.extend([
+        Field::new("k", DataType::Int64, false),
+        Field::new("p", DataType::Int64, false),
+        Field::new("weights", DataType::Utf8, false),
+        Field::new("cv_mse", DataType::Float64, false),
+        Field::new("train_rows", DataType::Int64, false),
+        Field::new("test_rows", DataType::Int64, false),
+        Field::new("mse_scaled_e3", DataType::Float64, false),
+        Field::new("mse", DataType::Float64, false),
+        Field::new("mae", DataType::Float64, false),
+    ]);
+    Arc::new(Schema::new(fields))
+}
+
 /// The type names used in schema files: `utf8`, `int64`, `float64`, `fixed_size_list<float32>`, ….
 pub fn type_name(data_type: &DataType) -> String {
     match data_type {
         DataType::FixedSizeList(item, dim) => {
             format!("fixed_size_list<{}, {dim}>", type_name(item.data_type()))
         }
+        DataType::List(item) => format!("list<{}>", type_name(item.data_type())),
         other => format!("{other:?}").to_lowercase(),
     }
 }

@@ -1,0 +1,472 @@
+//! The `knn` stage: the paper's tuned k-NN baseline (scikit-learn-exact, `nona_knn`) on the
+//! backbone embeddings of every seed and on the trained heads' embeddings of every cell (the
+//! "+ k-NN" columns of Table 1).
+//!
+//! It reuses the `train` stage's splits: for each seed, k-NN is fitted (standardisation, grid
+//! search with unshuffled K-fold CV, refit) on the training split and predicts the test split.
+//! One work unit per source: the backbone table for each seed, then each trained cell.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow};
+use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use nona_heads::MinMaxScaler;
+use nona_knn::{KnnBaseline, Matrix, Weights};
+use nona_pipeline::config::{ConfigError, Pipeline};
+use nona_pipeline::engine::RunRecord;
+use nona_pipeline::{Plan, Stage, StageContext, UnitOutput};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::embedding_table::{EmbeddingColumns, EmbeddingTable};
+
+/// `source` of rows computed on the backbone's embeddings.
+pub const SOURCE_BACKBONE: &str = "backbone";
+/// `source` of rows computed on a trained head's embeddings.
+pub const SOURCE_HEAD: &str = "head";
+
+/// The `[knn]` section.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KnnConfig {
+    /// Candidate neighbour counts.
+    pub k: Vec<usize>,
+    /// Candidate Minkowski exponents (1, 2).
+    pub p: Vec<u32>,
+    /// Candidate weightings (`uniform`, `distance`).
+    pub weights: Vec<String>,
+    /// Cross-validation folds (unshuffled, as scikit-learn's `KFold`).
+    pub folds: usize,
+    /// Run k-NN on the backbone embeddings (one unit per seed).
+    pub backbone: bool,
+    /// Run k-NN on every trained cell's head embeddings.
+    pub heads: bool,
+}
+
+impl Default for KnnConfig {
+    fn default() -> Self {
+        let grid = nona_knn::GridSpec::default();
+        Self {
+            k: grid.n_neighbors,
+            p: grid.p,
+            weights: grid.weights.iter().map(|w| w.as_str().to_owned()).collect(),
+            folds: grid.folds,
+            backbone: true,
+            heads: true,
+        }
+    }
+}
+
+impl KnnConfig {
+    fn grid(&self) -> Result<nona_knn::GridSpec, String> {
+        let weights = self
+            .weights
+            .iter()
+            .map(|w| match w.as_str() {
+                "uniform" => Ok(Weights::Uniform),
+                "distance" => Ok(Weights::Distance),
+                other => Err(format!(
+                    "unknown weights `{other}` (expected `uniform` or `distance`)"
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let grid = nona_knn::GridSpec {
+            n_neighbors: self.k.clone(),
+            p: self.p.clone(),
+            weights,
+            folds: self.folds,
+        };
+        grid.points().map_err(|e| e.to_string())?;
+        if self.k.contains(&0) {
+            return Err("`k` values must be at least 1".into());
+        }
+        if self.folds < 2 {
+            return Err("`folds` must be at least 2".into());
+        }
+        Ok(grid)
+    }
+}
+
+/// What one unit runs k-NN on.
+#[derive(Debug, Clone)]
+enum Source {
+    /// The backbone embeddings with the splits of `seed`.
+    Backbone { seed: u64 },
+    /// The head embeddings of one trained cell.
+    Head { cell: i64 },
+}
+
+/// Rows of one source: ids, labels, split names and row-major embeddings.
+#[derive(Debug, Default, Clone)]
+struct SourceRows {
+    seed: u64,
+    head: Option<String>,
+    ids: Vec<String>,
+    labels: Vec<f64>,
+    splits: Vec<String>,
+    features: Vec<f32>,
+    dim: usize,
+}
+
+/// The k-NN stage.
+pub struct KnnStage {
+    config: KnnConfig,
+    grid: nona_knn::GridSpec,
+    state: Option<Loaded>,
+}
+
+struct Loaded {
+    units: Vec<Source>,
+    backbone: Option<EmbeddingTable>,
+    /// seed → id → split name.
+    splits: BTreeMap<u64, BTreeMap<String, String>>,
+    heads: BTreeMap<i64, SourceRows>,
+    input_metadata: nona_table::Metadata,
+}
+
+impl KnnStage {
+    /// Reads and checks `[knn]`; `None` if absent.
+    pub fn from_pipeline(pipeline: &Pipeline) -> Result<Option<Self>, Vec<ConfigError>> {
+        let config = match pipeline.section::<KnnConfig>("knn") {
+            Ok(Some(config)) => config,
+            Ok(None) => return Ok(None),
+            Err(error) => return Err(vec![error]),
+        };
+        let grid = config
+            .grid()
+            .map_err(|message| vec![pipeline.error_at("knn", message)])?;
+        if !config.backbone && !config.heads {
+            return Err(vec![pipeline.error_at(
+                "knn",
+                "`backbone` and `heads` are both false: nothing to run",
+            )]);
+        }
+        Ok(Some(Self {
+            config,
+            grid,
+            state: None,
+        }))
+    }
+
+    fn loaded(&self) -> anyhow::Result<&Loaded> {
+        self.state
+            .as_ref()
+            .ok_or_else(|| anyhow!("knn stage used before plan"))
+    }
+
+    /// The rows `source` covers, with their split names.
+    fn rows(&self, source: &Source) -> anyhow::Result<SourceRows> {
+        let state = self.loaded()?;
+        match source {
+            Source::Head { cell } => state
+                .heads
+                .get(cell)
+                .cloned()
+                .ok_or_else(|| anyhow!("no embeddings for cell {cell}")),
+            Source::Backbone { seed } => {
+                let table = state
+                    .backbone
+                    .as_ref()
+                    .ok_or_else(|| anyhow!("backbone table not loaded"))?;
+                let assignment = &state.splits[seed];
+                let mut rows = SourceRows {
+                    seed: *seed,
+                    dim: table.dim,
+                    ..SourceRows::default()
+                };
+                for (index, id) in table.ids.iter().enumerate() {
+                    let Some(split) = assignment.get(id) else {
+                        continue;
+                    };
+                    rows.ids.push(id.clone());
+                    rows.labels.push(table.labels[index]);
+                    rows.splits.push(split.clone());
+                    rows.features.extend_from_slice(
+                        &table.features[index * table.dim..(index + 1) * table.dim],
+                    );
+                }
+                Ok(rows)
+            }
+        }
+    }
+}
+
+/// seed → id → split, from the train stage's predictions (every cell of a seed has the same).
+fn read_splits(predictions: &Path) -> anyhow::Result<BTreeMap<u64, BTreeMap<String, String>>> {
+    let dataset = nona_table::Dataset::open(predictions)?;
+    let mut splits: BTreeMap<u64, BTreeMap<String, String>> = BTreeMap::new();
+    let mut seen_cell_of_seed: BTreeMap<u64, i64> = BTreeMap::new();
+    for (index, part) in dataset.parts().iter().enumerate() {
+        for batch in dataset.read_part(index)? {
+            let cells = nona_table::i64_column(&batch, "cell", &part.path)?;
+            let seeds = nona_table::i64_column(&batch, "seed", &part.path)?;
+            let ids = nona_table::string_column(&batch, "id", &part.path)?;
+            let names = nona_table::string_column(&batch, "split", &part.path)?;
+            for row in 0..batch.num_rows() {
+                let seed = seeds.value(row) as u64;
+                let cell = *seen_cell_of_seed
+                    .entry(seed)
+                    .or_insert_with(|| cells.value(row));
+                if cell == cells.value(row) {
+                    splits
+                        .entry(seed)
+                        .or_default()
+                        .insert(ids.value(row).to_owned(), names.value(row).to_owned());
+                }
+            }
+        }
+    }
+    Ok(splits)
+}
+
+/// cell → its rows, from the train stage's head embeddings.
+fn read_heads(embeddings: &Path) -> anyhow::Result<BTreeMap<i64, SourceRows>> {
+    let dataset = nona_table::Dataset::open(embeddings)?;
+    let mut heads: BTreeMap<i64, SourceRows> = BTreeMap::new();
+    for (index, part) in dataset.parts().iter().enumerate() {
+        for batch in dataset.read_part(index)? {
+            let path = &part.path;
+            let cells = nona_table::i64_column(&batch, "cell", path)?;
+            let seeds = nona_table::i64_column(&batch, "seed", path)?;
+            let head_names = nona_table::string_column(&batch, "head", path)?;
+            let ids = nona_table::string_column(&batch, "id", path)?;
+            let names = nona_table::string_column(&batch, "split", path)?;
+            let labels = nona_table::f64_column(&batch, "label", path)?;
+            let (features, dim) = nona_table::embedding_rows(&batch, "embedding", path)?;
+            for row in 0..batch.num_rows() {
+                let rows = heads.entry(cells.value(row)).or_default();
+                rows.seed = seeds.value(row) as u64;
+                rows.head = Some(head_names.value(row).to_owned());
+                rows.dim = dim;
+                rows.ids.push(ids.value(row).to_owned());
+                rows.splits.push(names.value(row).to_owned());
+                rows.labels.push(labels.value(row));
+                rows.features
+                    .extend_from_slice(&features[row * dim..(row + 1) * dim]);
+            }
+        }
+    }
+    Ok(heads)
+}
+
+impl Stage for KnnStage {
+    fn name(&self) -> &'static str {
+        "knn"
+    }
+
+    fn depends_on(&self) -> &'static [&'static str] {
+        &["train"]
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn fingerprint_inputs(&mut self, _pipeline: &Pipeline) -> anyhow::Result<serde_json::Value> {
+        Ok(json!({ "knn": self.config }))
+    }
+
+    fn fail_on_error(&self) -> bool {
+        false
+    }
+
+    fn schema(&self) -> SchemaRef {
+        nona_table::schemas::knn_predictions()
+    }
+
+    fn main_table(&self) -> Option<&'static str> {
+        Some("predictions")
+    }
+
+    fn tables(&self) -> Vec<(&'static str, SchemaRef)> {
+        vec![("metrics", nona_table::schemas::knn_metrics())]
+    }
+
+    fn metadata(&self) -> nona_table::Metadata {
+        let mut metadata = nona_table::Metadata::new();
+        if let Some(state) = &self.state {
+            for key in ["nona.input", "nona.model_id", "nona.weights_sha256"] {
+                if let Some(value) = state.input_metadata.get(key) {
+                    metadata.insert(key.to_owned(), value.clone());
+                }
+            }
+        }
+        metadata.insert(
+            "nona.knn_grid".to_owned(),
+            serde_json::to_string(&self.config).unwrap_or_default(),
+        );
+        metadata
+    }
+
+    fn plan(&mut self, ctx: &StageContext) -> anyhow::Result<Plan> {
+        let train = ctx.input("train");
+        let predictions = train.join("predictions");
+        let splits = read_splits(&predictions)?;
+        let input_metadata = nona_table::Dataset::open(&predictions)?.metadata().clone();
+        let mut units = Vec::new();
+        let mut backbone = None;
+        if self.config.backbone {
+            let path = PathBuf::from(input_metadata.get("nona.input").ok_or_else(|| {
+                anyhow!(
+                    "{}: no `nona.input` metadata naming the embeddings table",
+                    predictions.display()
+                )
+            })?);
+            let record = RunRecord::load(&train.join("_record.json"))?;
+            let columns: EmbeddingColumns =
+                serde_json::from_value(record.config["columns"].clone())
+                    .context("reading the train stage's input columns from its record")?;
+            backbone = Some(
+                EmbeddingTable::read(&path, &columns)
+                    .with_context(|| format!("reading the embeddings table {}", path.display()))?,
+            );
+            units.extend(splits.keys().map(|&seed| Source::Backbone { seed }));
+        }
+        let heads = if self.config.heads {
+            let heads = read_heads(&train.join("embeddings"))?;
+            units.extend(heads.keys().map(|&cell| Source::Head { cell }));
+            heads
+        } else {
+            BTreeMap::new()
+        };
+        let items = vec![1; units.len()];
+        self.state = Some(Loaded {
+            units,
+            backbone,
+            splits,
+            heads,
+            input_metadata,
+        });
+        Ok(Plan { unit_items: items })
+    }
+
+    fn run_unit(&self, ctx: &StageContext, unit: usize) -> anyhow::Result<UnitOutput> {
+        let source = self
+            .loaded()?
+            .units
+            .get(unit)
+            .ok_or_else(|| anyhow!("no k-NN unit {unit}"))?;
+        let rows = self.rows(source)?;
+        let pick = |name: &str| -> Vec<usize> {
+            (0..rows.ids.len())
+                .filter(|&i| rows.splits[i] == name)
+                .collect()
+        };
+        let (train, test) = (pick("train"), pick("test"));
+        let matrix = |indices: &[usize]| -> anyhow::Result<Matrix> {
+            let values = nona_train::gather_rows(&rows.features, rows.dim, indices);
+            Ok(Matrix::from_f32(&values, indices.len(), rows.dim)?)
+        };
+        let y_train = nona_train::gather(&rows.labels, &train);
+        let y_test = nona_train::gather(&rows.labels, &test);
+        let describe = match source {
+            Source::Backbone { seed } => format!("backbone embeddings, seed {seed}"),
+            Source::Head { cell } => format!("head embeddings of cell {cell}"),
+        };
+        let model = KnnBaseline::fit(&matrix(&train)?, &y_train, &self.grid)
+            .with_context(|| format!("fitting k-NN on the {describe}"))?;
+        let predicted = model
+            .predict(&matrix(&test)?)
+            .with_context(|| format!("predicting with k-NN on the {describe}"))?;
+        let scaler = MinMaxScaler::fit(&y_train)?;
+        let label = KnnRowKey {
+            source,
+            seed: rows.seed,
+            head: rows.head.as_deref(),
+        };
+        let test_ids: Vec<&str> = test.iter().map(|&i| rows.ids[i].as_str()).collect();
+        let predictions = predictions_batch(&label, &test_ids, &y_test, &predicted, &scaler)?;
+        let metrics = metrics_batch(&label, &model, train.len(), &y_test, &predicted, &scaler)?;
+        ctx.progress.advance(1);
+        let mut output = UnitOutput {
+            rows: vec![predictions],
+            ..UnitOutput::default()
+        };
+        output.tables.insert("metrics", vec![metrics]);
+        Ok(output)
+    }
+}
+
+struct KnnRowKey<'a> {
+    source: &'a Source,
+    seed: u64,
+    head: Option<&'a str>,
+}
+
+impl KnnRowKey<'_> {
+    fn columns(&self, rows: usize) -> Vec<ArrayRef> {
+        let (source, cell) = match self.source {
+            Source::Backbone { .. } => (SOURCE_BACKBONE, None),
+            Source::Head { cell } => (SOURCE_HEAD, Some(*cell)),
+        };
+        vec![
+            Arc::new(StringArray::from(vec![source; rows])),
+            Arc::new(Int64Array::from(vec![cell; rows])),
+            Arc::new(Int64Array::from(vec![self.seed as i64; rows])),
+            Arc::new(StringArray::from(vec![self.head; rows])),
+        ]
+    }
+}
+
+fn predictions_batch(
+    key: &KnnRowKey,
+    ids: &[&str],
+    labels: &[f64],
+    predicted: &[f64],
+    scaler: &MinMaxScaler,
+) -> anyhow::Result<RecordBatch> {
+    let mut columns = key.columns(ids.len());
+    columns.extend([
+        Arc::new(StringArray::from(ids.to_vec())) as ArrayRef,
+        Arc::new(StringArray::from(vec!["test"; ids.len()])),
+        Arc::new(Float64Array::from(labels.to_vec())),
+        Arc::new(Float64Array::from(predicted.to_vec())),
+        Arc::new(Float64Array::from(scaler.transform_all(labels))),
+        Arc::new(Float64Array::from(scaler.transform_all(predicted))),
+    ]);
+    Ok(RecordBatch::try_new(
+        nona_table::schemas::knn_predictions(),
+        columns,
+    )?)
+}
+
+fn metrics_batch(
+    key: &KnnRowKey,
+    model: &KnnBaseline,
+    train_rows: usize,
+    labels: &[f64],
+    predicted: &[f64],
+    scaler: &MinMaxScaler,
+) -> anyhow::Result<RecordBatch> {
+    let best = model.search.best();
+    let scaled_labels = scaler.transform_all(labels);
+    let scaled_predicted = scaler.transform_all(predicted);
+    let mut columns = key.columns(1);
+    columns.extend([
+        Arc::new(Int64Array::from(vec![best.n_neighbors as i64])) as ArrayRef,
+        Arc::new(Int64Array::from(vec![best.metric.p() as i64])),
+        Arc::new(StringArray::from(vec![best.weights.as_str()])),
+        Arc::new(Float64Array::from(vec![
+            -model.search.mean_scores[model.search.best_index],
+        ])),
+        Arc::new(Int64Array::from(vec![train_rows as i64])),
+        Arc::new(Int64Array::from(vec![labels.len() as i64])),
+        Arc::new(Float64Array::from(vec![
+            nona_train::metrics::mse(&scaled_predicted, &scaled_labels) * 1e3,
+        ])),
+        Arc::new(Float64Array::from(vec![nona_train::metrics::mse(
+            predicted, labels,
+        )])),
+        Arc::new(Float64Array::from(vec![nona_train::metrics::mae(
+            predicted, labels,
+        )])),
+    ]);
+    Ok(RecordBatch::try_new(
+        nona_table::schemas::knn_metrics(),
+        columns,
+    )?)
+}

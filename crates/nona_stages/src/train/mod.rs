@@ -1,0 +1,385 @@
+//! The `train` stage: projector + dense or NONA head on an embeddings table, over a grid of cells
+//! with the paper's protocol (`nona_train`).
+//!
+//! One work unit is one grid cell, so a grid shards across processes (`--shard`, job arrays)
+//! and cells run in parallel locally (`threads`). Each cell writes:
+//! * `predictions/`: every sample of its train, validation and test split, with `ŷ`;
+//! * `embeddings/`: the trained projector's embeddings of those samples (read by `knn`);
+//! * `curves/`: training loss and validation MSE per epoch;
+//! * `metrics/`: MSE ×10³ (scaled labels), MSE and MAE per split;
+//! * `models/cell-NNNNN/`: the model (safetensors + `model.json`) and `cell.json` (config,
+//!   curves, metrics), loadable by `nona predict`.
+//!
+//! Splits depend only on the seed, so every head and setting with the same seed sees the same
+//! train/validation/test samples (the `knn` stage reuses them).
+
+mod tables;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow};
+use arrow::datatypes::SchemaRef;
+use nona_pipeline::config::{ConfigError, Pipeline};
+use nona_pipeline::run_dir::write_atomic;
+use nona_pipeline::{Plan, RowError, Stage, StageContext, UnitOutput};
+use nona_train::{
+    CellConfig, Grid, GridSpec, SplitConfig, SplitData, Splits, TrainData, TrainError, gather,
+    gather_rows, split, split_grouped, train_cell,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::embedding_table::{EmbeddingColumns, EmbeddingTable, table_digest};
+use tables::{CellKey, SplitRows};
+
+/// Subdirectory of the stage directory holding one model directory per cell.
+pub const MODELS_DIR: &str = "models";
+
+/// The `[train]` section.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// An embeddings table (Parquet file or directory of parts) to train on instead of the
+    /// `embed` stage's output; relative to the pipeline file.
+    #[serde(default)]
+    pub input: Option<String>,
+    /// Column names of `input`.
+    #[serde(default)]
+    pub columns: EmbeddingColumns,
+    /// Split fractions and stratification.
+    #[serde(default)]
+    pub split: SplitConfig,
+    /// The grid of cells (heads, NONA settings, batch sizes, embedding dims, seeds, optimiser).
+    #[serde(default)]
+    pub grid: GridSpec,
+    /// Cells trained at once in this process (default: the number of cores).
+    #[serde(default)]
+    pub threads: Option<usize>,
+    /// Whether to save each cell's model under `models/`.
+    #[serde(default = "default_save_models")]
+    pub save_models: bool,
+}
+
+fn default_save_models() -> bool {
+    true
+}
+
+/// Where the stage's embeddings come from.
+#[derive(Debug, Clone)]
+enum Input {
+    /// The `embed` stage of this pipeline.
+    Upstream,
+    /// A table outside the run.
+    File(PathBuf),
+}
+
+/// The train stage.
+pub struct TrainStage {
+    config: TrainConfig,
+    grid: Grid,
+    input: Input,
+    state: Option<Loaded>,
+}
+
+struct Loaded {
+    table: EmbeddingTable,
+    splits: BTreeMap<u64, Splits>,
+}
+
+impl TrainStage {
+    /// Reads and checks `[train]`; `None` if absent.
+    pub fn from_pipeline(pipeline: &Pipeline) -> Result<Option<Self>, Vec<ConfigError>> {
+        let config = match pipeline.section::<TrainConfig>("train") {
+            Ok(Some(config)) => config,
+            Ok(None) => return Ok(None),
+            Err(error) => return Err(vec![error]),
+        };
+        let mut errors = Vec::new();
+        let grid = Grid::new(&config.grid).map_err(|error| {
+            errors.push(pipeline.error_at("train.grid", error.to_string()));
+        });
+        check_split(pipeline, &config.split, &mut errors);
+        if config.threads == Some(0) {
+            errors.push(pipeline.error_at("train.threads", "`threads` must be at least 1"));
+        }
+        let input = match &config.input {
+            None => Input::Upstream,
+            Some(raw) => {
+                let path = pipeline.resolve_path("train.input", Path::new(raw));
+                if !path.exists() {
+                    errors.push(pipeline.error_at(
+                        "train.input",
+                        format!("embeddings table {} does not exist", path.display()),
+                    ));
+                }
+                Input::File(path)
+            }
+        };
+        match (grid, errors.is_empty()) {
+            (Ok(grid), true) => Ok(Some(Self {
+                config,
+                grid,
+                input,
+                state: None,
+            })),
+            _ => Err(errors),
+        }
+    }
+
+    /// The grid being trained.
+    pub fn grid(&self) -> &Grid {
+        &self.grid
+    }
+
+    fn table_path(&self, ctx: &StageContext) -> PathBuf {
+        match &self.input {
+            Input::Upstream => ctx.input("embed").to_path_buf(),
+            Input::File(path) => path.clone(),
+        }
+    }
+
+    fn loaded(&self) -> anyhow::Result<&Loaded> {
+        self.state
+            .as_ref()
+            .ok_or_else(|| anyhow!("train stage used before plan"))
+    }
+
+    /// One split's samples, features and labels.
+    fn gather<'a>(
+        table: &'a EmbeddingTable,
+        name: &'static str,
+        indices: &[usize],
+    ) -> (SplitRows<'a>, Vec<f32>) {
+        let rows = SplitRows {
+            name,
+            ids: indices.iter().map(|&i| table.ids[i].as_str()).collect(),
+            labels: gather(&table.labels, indices),
+        };
+        (rows, gather_rows(&table.features, table.dim, indices))
+    }
+}
+
+fn check_split(pipeline: &Pipeline, split: &SplitConfig, errors: &mut Vec<ConfigError>) {
+    for (key, value) in [
+        ("test_fraction", split.test_fraction),
+        ("validation_fraction", split.validation_fraction),
+    ] {
+        if !(value > 0.0 && value < 1.0) {
+            errors.push(pipeline.error_at(
+                &format!("train.split.{key}"),
+                format!("`{key}` must be between 0 and 1 (exclusive), got {value}"),
+            ));
+        }
+    }
+    if split.bins == 0 {
+        errors.push(pipeline.error_at("train.split.bins", "`bins` must be at least 1"));
+    }
+}
+
+/// `cell 3: nona (l2, s2, pointwise), batch 32, d 25, seed 0`.
+pub fn describe_cell(index: usize, cell: &CellConfig) -> String {
+    let model = &cell.model;
+    let head = match model.head {
+        nona_train::HeadKind::Dense => "dense".to_owned(),
+        nona_train::HeadKind::Nona => format!(
+            "nona ({}, {}, {})",
+            model.similarity, model.softstep, model.params
+        ),
+    };
+    format!(
+        "cell {index}: {head}, batch {}, d {}, seed {}",
+        cell.optim.batch_size, model.embedding_dim, cell.seed
+    )
+}
+
+impl Stage for TrainStage {
+    fn name(&self) -> &'static str {
+        "train"
+    }
+
+    fn depends_on(&self) -> &'static [&'static str] {
+        match self.input {
+            Input::Upstream => &["embed"],
+            Input::File(_) => &[],
+        }
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn fingerprint_inputs(&mut self, _pipeline: &Pipeline) -> anyhow::Result<serde_json::Value> {
+        let input = match &self.input {
+            Input::Upstream => json!("embed"),
+            Input::File(path) => json!({
+                "path": path,
+                "sha256": table_digest(path)?,
+            }),
+        };
+        Ok(json!({
+            "input": input,
+            "columns": self.config.columns,
+            "split": self.config.split,
+            "grid": self.config.grid,
+            "save_models": self.config.save_models,
+        }))
+    }
+
+    fn fail_on_error(&self) -> bool {
+        false
+    }
+
+    fn schema(&self) -> SchemaRef {
+        nona_table::schemas::train_predictions()
+    }
+
+    fn main_table(&self) -> Option<&'static str> {
+        Some("predictions")
+    }
+
+    fn tables(&self) -> Vec<(&'static str, SchemaRef)> {
+        vec![
+            ("embeddings", nona_table::schemas::head_embeddings()),
+            ("curves", nona_table::schemas::train_curves()),
+            ("metrics", nona_table::schemas::train_metrics()),
+        ]
+    }
+
+    fn concurrent_units(&self) -> usize {
+        self.config
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    fn metadata(&self) -> nona_table::Metadata {
+        let mut metadata = nona_table::Metadata::new();
+        if let Some(state) = &self.state {
+            metadata.insert(
+                "nona.input".to_owned(),
+                state.table.path.display().to_string(),
+            );
+            for key in ["nona.model_id", "nona.weights_sha256"] {
+                if let Some(value) = state.table.metadata.get(key) {
+                    metadata.insert(key.to_owned(), value.clone());
+                }
+            }
+        }
+        metadata.insert(
+            "nona.grid".to_owned(),
+            serde_json::to_string(&self.config.grid).unwrap_or_default(),
+        );
+        metadata
+    }
+
+    fn plan(&mut self, ctx: &StageContext) -> anyhow::Result<Plan> {
+        let path = self.table_path(ctx);
+        let table = EmbeddingTable::read(&path, &self.config.columns)
+            .with_context(|| format!("reading the embeddings table {}", path.display()))?;
+        let groups = table.has_groups().then(|| table.group_keys());
+        let mut splits = BTreeMap::new();
+        for cell in self.grid.cells() {
+            if splits.contains_key(&cell.seed) {
+                continue;
+            }
+            let made = match &groups {
+                Some(groups) => split_grouped(&table.labels, groups, &self.config.split, cell.seed),
+                None => split(&table.labels, &self.config.split, cell.seed),
+            }
+            .with_context(|| format!("splitting {} with seed {}", path.display(), cell.seed))?;
+            splits.insert(cell.seed, made);
+        }
+        self.state = Some(Loaded { table, splits });
+        Ok(Plan {
+            unit_items: vec![1; self.grid.len()],
+        })
+    }
+
+    fn run_unit(&self, ctx: &StageContext, unit: usize) -> anyhow::Result<UnitOutput> {
+        let state = self.loaded()?;
+        let cell = self
+            .grid
+            .cell(unit)
+            .ok_or_else(|| anyhow!("the grid has no cell {unit}"))?;
+        let splits = &state.splits[&cell.seed];
+        let table = &state.table;
+        let (train_rows, train_x) = Self::gather(table, "train", &splits.train);
+        let (validation_rows, validation_x) = Self::gather(table, "validation", &splits.validation);
+        let (test_rows, test_x) = Self::gather(table, "test", &splits.test);
+        let data = TrainData {
+            dim: table.dim,
+            train: SplitData {
+                features: &train_x,
+                labels: &train_rows.labels,
+            },
+            validation: SplitData {
+                features: &validation_x,
+                labels: &validation_rows.labels,
+            },
+            test: SplitData {
+                features: &test_x,
+                labels: &test_rows.labels,
+            },
+        };
+        let trained = match train_cell(&data, cell) {
+            Ok(trained) => trained,
+            Err(error @ TrainError::Diverged { .. }) => {
+                ctx.progress.advance(1);
+                return Ok(UnitOutput {
+                    errors: vec![RowError {
+                        id: None,
+                        source: describe_cell(unit, cell),
+                        message: error.to_string(),
+                    }],
+                    ..UnitOutput::default()
+                });
+            }
+            Err(error) => return Err(error).context(describe_cell(unit, cell)),
+        };
+        let splits = [train_rows, validation_rows, test_rows];
+        let key = CellKey {
+            index: unit,
+            config: cell,
+        };
+        if self.config.save_models {
+            save_model(&ctx.dir.path().join(MODELS_DIR), unit, &trained)?;
+        }
+        let mut output = UnitOutput {
+            rows: vec![tables::predictions(&key, &trained, &splits)?],
+            ..UnitOutput::default()
+        };
+        output.tables.insert(
+            "embeddings",
+            vec![tables::embeddings(&key, &trained, &splits)?],
+        );
+        output
+            .tables
+            .insert("curves", vec![tables::curves(&key, &trained)?]);
+        output
+            .tables
+            .insert("metrics", vec![tables::metrics(&key, &trained, &splits)?]);
+        ctx.progress.advance(1);
+        Ok(output)
+    }
+}
+
+/// Writes `models/cell-NNNNN/` through a temporary directory, so it is either complete or absent.
+fn save_model(models: &Path, unit: usize, trained: &nona_train::TrainedCell) -> anyhow::Result<()> {
+    let target = models.join(format!("cell-{unit:05}"));
+    let temp = models.join(format!(".cell-{unit:05}.{}.tmp", std::process::id()));
+    if temp.exists() {
+        std::fs::remove_dir_all(&temp)?;
+    }
+    std::fs::create_dir_all(&temp).with_context(|| format!("creating {}", temp.display()))?;
+    trained.model.save(&temp)?;
+    write_atomic(
+        &temp.join("cell.json"),
+        serde_json::to_string_pretty(&trained.summary())?.as_bytes(),
+    )?;
+    if target.exists() {
+        std::fs::remove_dir_all(&target)
+            .with_context(|| format!("replacing {}", target.display()))?;
+    }
+    std::fs::rename(&temp, &target).with_context(|| format!("writing {}", target.display()))?;
+    Ok(())
+}
