@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod predict;
+
 use clap::{Parser, Subcommand};
 use nona_pipeline::config::Pipeline;
 use nona_pipeline::engine::{Engine, RunOptions, StageOutcome, StageReport};
@@ -57,6 +59,28 @@ enum Command {
         /// The pipeline file.
         file: PathBuf,
     },
+    /// Predict with a trained model (runs/<pipeline>/train/models/cell-NNNNN) for the rows of an
+    /// embeddings table made with the same backbone; writes a Parquet file.
+    Predict {
+        /// The model directory (model.safetensors, model.json).
+        #[arg(long, value_name = "DIR")]
+        model: PathBuf,
+        /// The embeddings table: a Parquet file or a directory of parts (e.g. runs/new/embed).
+        #[arg(long, value_name = "TABLE")]
+        input: PathBuf,
+        /// The Parquet file to write (id, prediction, prediction_scaled, and label if present).
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
+        /// Id column of the input.
+        #[arg(long, default_value = "id")]
+        id_column: String,
+        /// Embedding column of the input.
+        #[arg(long, default_value = "embedding")]
+        embedding_column: String,
+        /// Label column of the input, copied to the output when present.
+        #[arg(long, default_value = "label")]
+        label_column: String,
+    },
     /// Show the schema, row count, metadata and first rows of a table (a Parquet file or a
     /// directory of parts, e.g. runs/rsna/embed).
     Inspect {
@@ -83,6 +107,30 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
+        Command::Predict {
+            model,
+            input,
+            output,
+            id_column,
+            embedding_column,
+            label_column,
+        } => {
+            let columns = predict::PredictColumns {
+                id: &id_column,
+                embedding: &embedding_column,
+                label: &label_column,
+            };
+            match predict::predict(&model, &input, &output, &columns) {
+                Ok(rows) => {
+                    println!("{rows} predictions → {}", output.display());
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::from(EXIT_FAILED)
+                }
+            }
+        }
         Command::Inspect { path, rows } => match nona_table::describe(&path, rows) {
             Ok(text) => {
                 print!("{text}");
@@ -191,5 +239,14 @@ fn print_report(runs_dir: &Path, pipeline: &Pipeline, report: &StageReport) {
             report.stage,
             if *remaining == 1 { "" } else { "s" }
         ),
+    }
+    if report.stage == "report" && report.record.is_some() {
+        match nona_stages::report::table1_markdown(&dir) {
+            Ok(table) => println!(
+                "\nTable 1, test MSE × 10³ (mean ± sd over seeds):\n\n{table}\nreport: {}",
+                dir.join(nona_stages::report::REPORT_FILE).display()
+            ),
+            Err(error) => eprintln!("warning: {error}"),
+        }
     }
 }

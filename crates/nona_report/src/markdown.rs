@@ -27,6 +27,8 @@ pub enum Weights {
     },
     /// Randomly initialised weights (no pretrained file).
     Random,
+    /// Not recorded: the embeddings came from outside nona.
+    Unrecorded,
 }
 
 /// The feature extractor used for a dataset.
@@ -171,6 +173,7 @@ fn push_what_was_run(out: &mut String, run: &RunDescription) {
         let weights = match &backbone.weights {
             Weights::Pretrained { sha256 } => format!("pretrained, sha256 `{sha256}`"),
             Weights::Random => "random initialisation".to_owned(),
+            Weights::Unrecorded => "not recorded (embeddings supplied by the user)".to_owned(),
         };
         out.push_str(&format!(
             "| {} | {data} | {name} | {weights} |\n",

@@ -9,6 +9,7 @@ mod embed;
 mod embedding_table;
 pub mod knn;
 mod preprocess;
+pub mod report;
 pub mod train;
 
 use nona_pipeline::Stage;
@@ -18,7 +19,7 @@ pub use common::OnError;
 pub use embedding_table::{EmbeddingColumns, EmbeddingTable};
 
 /// Stage section names, in execution (dependency) order.
-pub const STAGES: &[&str] = &["preprocess", "embed", "train", "knn"];
+pub const STAGES: &[&str] = &["preprocess", "embed", "train", "knn", "report"];
 
 /// Reads a stage's section: `Ok(None)` when the pipeline does not declare it.
 type Constructor = fn(&Pipeline) -> Result<Option<Box<dyn Stage>>, Vec<ConfigError>>;
@@ -29,6 +30,7 @@ const CONSTRUCTORS: &[Constructor] = &[
     |p| boxed(embed::EmbedStage::from_pipeline(p)),
     |p| boxed(train::TrainStage::from_pipeline(p)),
     |p| boxed(knn::KnnStage::from_pipeline(p)),
+    |p| boxed(report::ReportStage::from_pipeline(p)),
 ];
 
 fn boxed<S: Stage + 'static>(

@@ -147,6 +147,16 @@ pub fn knn_metrics() -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
+/// The `report` stage's `metrics` table: Table 1's values, one row per (dataset, method, seed).
+pub fn report_metrics() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("dataset", DataType::Utf8, false),
+        Field::new("method", DataType::Utf8, false),
+        Field::new("seed", DataType::Int64, false),
+        Field::new("mse_x1e3", DataType::Float64, false),
+    ]))
+}
+
 /// The type names used in schema files: `utf8`, `int64`, `float64`, `fixed_size_list<float32>`, ….
 pub fn type_name(data_type: &DataType) -> String {
     match data_type {

@@ -1,0 +1,291 @@
+//! The `report` stage: the paper's Table 1 for this run (Dense, Dense + k-NN, NONA, NONA + k-NN,
+//! k-NN on the backbone; test MSE ×10³ as mean ± sd over seeds), paired tests across seeds,
+//! plots, and `report.md` saying what was run and what was generated or substituted.
+//!
+//! Files, next to the engine's: `report.md`, `table1.md`, `table1.csv`, `plots/*.png`, and the
+//! records as Parquet in `metrics/` (one row per method and seed), which `nona report` combines
+//! across runs.
+
+mod collect;
+mod figures;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow};
+use arrow::array::{Float64Array, Int64Array, StringArray};
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use nona_pipeline::config::{ConfigError, Pipeline};
+use nona_pipeline::run_dir::write_atomic;
+use nona_pipeline::{Plan, Stage, StageContext, UnitOutput};
+use nona_report::analysis::Analysis;
+use nona_report::markdown::{
+    Backbone, DataSource, DatasetRun, GridParameter, RunDescription, Weights, render_report,
+};
+use nona_report::table::{MseRecord, ResultsTable};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use collect::{DENSE, KNN, NONA};
+
+/// The report's main file, in the stage directory.
+pub const REPORT_FILE: &str = "report.md";
+
+/// The `[report]` section.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportConfig {
+    /// Report title (default: the pipeline's description, else its name).
+    pub title: Option<String>,
+    /// The dataset's name in Table 1 (default: the pipeline name).
+    pub dataset: Option<String>,
+    /// How the data was generated, in plain words, when `[dataset] synthetic = true`.
+    pub generated: Option<String>,
+    /// The paper's backbone for this dataset, when the pipeline uses another in its place.
+    pub substitutes_for: Option<String>,
+}
+
+/// The report stage.
+pub struct ReportStage {
+    config: ReportConfig,
+    with_knn: bool,
+    title: String,
+    dataset: String,
+}
+
+impl ReportStage {
+    /// Reads `[report]`; `None` if absent.
+    pub fn from_pipeline(pipeline: &Pipeline) -> Result<Option<Self>, Vec<ConfigError>> {
+        let config = match pipeline.section::<ReportConfig>("report") {
+            Ok(Some(config)) => config,
+            Ok(None) => return Ok(None),
+            Err(error) => return Err(vec![error]),
+        };
+        Ok(Some(Self {
+            title: config
+                .title
+                .clone()
+                .or_else(|| pipeline.description.clone())
+                .unwrap_or_else(|| pipeline.name.clone()),
+            dataset: config
+                .dataset
+                .clone()
+                .unwrap_or_else(|| pipeline.name.clone()),
+            with_knn: pipeline.has_stage("knn"),
+            config,
+        }))
+    }
+
+    fn describe_run(
+        &self,
+        ctx: &StageContext,
+        train: &Path,
+        records: &[MseRecord],
+    ) -> anyhow::Result<RunDescription> {
+        let predictions = nona_table::Dataset::open(&train.join("predictions"))?;
+        let metadata = predictions.metadata();
+        let synthetic = metadata.get("nona.synthetic").is_some_and(|v| v == "true");
+        let data = if synthetic {
+            DataSource::Generated {
+                how: self.config.generated.clone().unwrap_or_else(|| {
+                    format!("see the pipeline file {}", ctx.pipeline.file.display())
+                }),
+            }
+        } else {
+            DataSource::Real
+        };
+        let backbone = Backbone {
+            name: metadata
+                .get("nona.model_id")
+                .cloned()
+                .unwrap_or_else(|| "user-supplied embeddings".to_owned()),
+            weights: match metadata.get("nona.weights_sha256").map(String::as_str) {
+                None => Weights::Unrecorded,
+                Some(crate::embed::SYNTHETIC_WEIGHTS) => Weights::Random,
+                Some(sha256) => Weights::Pretrained {
+                    sha256: sha256.to_owned(),
+                },
+            },
+            substitutes_for: self.config.substitutes_for.clone(),
+        };
+        let mut seeds: Vec<u64> = records.iter().map(|r| r.seed).collect();
+        seeds.sort_unstable();
+        seeds.dedup();
+        let train_record = nona_pipeline::engine::RunRecord::load(&train.join("_record.json"))?;
+        let mut grid = grid_parameters(&train_record.config["grid"]);
+        if self.with_knn {
+            let knn =
+                nona_pipeline::engine::RunRecord::load(&ctx.input("knn").join("_record.json"))?;
+            grid.extend(
+                ["k", "p", "weights"]
+                    .iter()
+                    .map(|key| parameter(&format!("k-NN {key}"), &knn.config["knn"][key])),
+            );
+        }
+        Ok(RunDescription {
+            title: self.title.clone(),
+            datasets: vec![DatasetRun {
+                name: self.dataset.clone(),
+                data,
+                backbone,
+            }],
+            seeds,
+            grid,
+        })
+    }
+}
+
+/// The train grid's axes as report parameters.
+fn grid_parameters(grid: &serde_json::Value) -> Vec<GridParameter> {
+    let mut parameters: Vec<GridParameter> = [
+        "heads",
+        "similarities",
+        "softsteps",
+        "params",
+        "batch_sizes",
+        "embedding_dims",
+        "hidden",
+    ]
+    .iter()
+    .map(|key| parameter(key, &grid[key]))
+    .collect();
+    for key in ["lr", "weight_decay", "max_epochs", "patience"] {
+        parameters.push(parameter(key, &grid["optim"][key]));
+    }
+    parameters
+}
+
+fn parameter(name: &str, value: &serde_json::Value) -> GridParameter {
+    let show = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    GridParameter {
+        name: name.to_owned(),
+        values: match value {
+            serde_json::Value::Array(values) => values.iter().map(show).collect(),
+            other => vec![show(other)],
+        },
+    }
+}
+
+/// Paired comparisons the paper makes, where both methods exist.
+fn pairs(table: &ResultsTable) -> Vec<(&'static str, &'static str)> {
+    let dense_knn = "Dense + k-NN";
+    let nona_knn = "NONA + k-NN";
+    [
+        (NONA, DENSE),
+        (nona_knn, dense_knn),
+        (NONA, KNN),
+        (nona_knn, KNN),
+    ]
+    .into_iter()
+    .filter(|(a, b)| {
+        table.methods().iter().any(|m| m == a) && table.methods().iter().any(|m| m == b)
+    })
+    .collect()
+}
+
+/// The `metrics` table: one row per (dataset, method, seed).
+pub fn records_batch(records: &[MseRecord]) -> anyhow::Result<RecordBatch> {
+    Ok(RecordBatch::try_new(
+        nona_table::schemas::report_metrics(),
+        vec![
+            Arc::new(StringArray::from_iter_values(
+                records.iter().map(|r| r.dataset.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                records.iter().map(|r| r.method.as_str()),
+            )),
+            Arc::new(Int64Array::from_iter_values(
+                records.iter().map(|r| r.seed as i64),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                records.iter().map(|r| r.mse_x1e3),
+            )),
+        ],
+    )?)
+}
+
+impl Stage for ReportStage {
+    fn name(&self) -> &'static str {
+        "report"
+    }
+
+    fn depends_on(&self) -> &'static [&'static str] {
+        if self.with_knn {
+            &["train", "knn"]
+        } else {
+            &["train"]
+        }
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn fingerprint_inputs(&mut self, _pipeline: &Pipeline) -> anyhow::Result<serde_json::Value> {
+        Ok(json!({
+            "report": self.config,
+            "title": self.title,
+            "dataset": self.dataset,
+        }))
+    }
+
+    fn fail_on_error(&self) -> bool {
+        true
+    }
+
+    fn schema(&self) -> SchemaRef {
+        nona_table::schemas::report_metrics()
+    }
+
+    fn main_table(&self) -> Option<&'static str> {
+        Some("metrics")
+    }
+
+    fn plan(&mut self, _ctx: &StageContext) -> anyhow::Result<Plan> {
+        Ok(Plan {
+            unit_items: vec![1],
+        })
+    }
+
+    fn run_unit(&self, ctx: &StageContext, _unit: usize) -> anyhow::Result<UnitOutput> {
+        let train = ctx.input("train");
+        let knn = self.with_knn.then(|| ctx.input("knn"));
+        let results = collect::read_results(train, knn, &self.dataset)?;
+        let table = ResultsTable::from_records(&results.records)?;
+        let analysis = Analysis::compute(&table, &results.records, &pairs(&table));
+        let run = self.describe_run(ctx, train, &results.records)?;
+
+        // One dense and one NONA cell of the first seed, for the plots.
+        let first_seed = results.cells.iter().map(|c| c.seed).min();
+        let mut shown = Vec::new();
+        for base in [DENSE, NONA] {
+            let cell = results.cells.iter().find(|c| {
+                Some(c.seed) == first_seed && results.methods[&c.index].starts_with(base)
+            });
+            if let Some(cell) = cell {
+                shown.push((results.methods[&cell.index].clone(), cell));
+            }
+        }
+        let out = ctx.dir_path();
+        let plots = figures::draw(&out, train, &shown).context("drawing the plots")?;
+        let report = render_report(&run, &table, &analysis, &plots);
+        write_atomic(&out.join(REPORT_FILE), report.as_bytes())?;
+        write_atomic(&out.join("table1.md"), table.to_markdown().as_bytes())?;
+        write_atomic(&out.join("table1.csv"), table.to_csv().as_bytes())?;
+        ctx.progress.advance(1);
+        Ok(UnitOutput {
+            rows: vec![records_batch(&results.records)?],
+            ..UnitOutput::default()
+        })
+    }
+}
+
+/// Table 1 of the report a completed run wrote (`runs/<pipeline>/report/table1.md`).
+pub fn table1_markdown(report_dir: &Path) -> anyhow::Result<String> {
+    let path = report_dir.join("table1.md");
+    std::fs::read_to_string(&path).map_err(|e| anyhow!("reading {}: {e}", path.display()))
+}
