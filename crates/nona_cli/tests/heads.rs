@@ -1,0 +1,457 @@
+//! The train, knn and report stages end to end on a user-supplied embeddings table, and
+//! `nona predict` on their saved models.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, Float64Array, StringArray};
+use arrow::datatypes::{Float64Type, Int64Type};
+use arrow::record_batch::RecordBatch;
+use common::{assert_conforms, run_in, schema_file, stderr, stdout, table_rows};
+
+const DIM: usize = 6;
+
+/// Writes `rows` embeddings (a smooth non-linear target of the first two features, plus groups
+/// of three rows when `grouped`) as a Parquet file like the embed stage's.
+fn write_embeddings(path: &Path, rows: usize, grouped: bool) {
+    let mut state = 0x9e37_79b9_u64;
+    let mut uniform = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        ((state >> 33) as f64 / (1u64 << 31) as f64) * 2.0 - 1.0
+    };
+    let mut features = Vec::with_capacity(rows * DIM);
+    let mut labels = Vec::with_capacity(rows);
+    for _ in 0..rows {
+        let x: Vec<f64> = (0..DIM).map(|_| uniform()).collect();
+        labels.push(10.0 * (2.0 * x[0]).sin() + 5.0 * x[1] * x[1] + 40.0);
+        features.extend(x.iter().map(|&v| v as f32));
+    }
+    let ids: StringArray = (0..rows).map(|i| Some(format!("s{i:04}"))).collect();
+    let groups: StringArray = (0..rows)
+        .map(|i| grouped.then(|| format!("g{}", i / 3)))
+        .collect();
+    let batch = RecordBatch::try_new(
+        nona_table::schemas::embeddings(DIM),
+        vec![
+            Arc::new(ids),
+            Arc::new(Float64Array::from(labels)),
+            Arc::new(groups),
+            Arc::new(nona_table::embedding_array(features, DIM)),
+        ],
+    )
+    .unwrap();
+    nona_table::write_part(
+        path,
+        nona_table::schemas::embeddings(DIM),
+        &[batch],
+        &nona_table::Metadata::new(),
+    )
+    .unwrap();
+}
+
+/// A pipeline training both heads over `seeds` seeds on `emb.parquet`, then k-NN and the report.
+fn write_pipeline(dir: &Path, name: &str, seeds: usize, threads: usize) {
+    std::fs::write(
+        dir.join(format!("{name}.toml")),
+        format!(
+            r#"description = "heads on a toy table"
+
+[train]
+input = "emb.parquet"
+threads = {threads}
+
+[train.grid]
+seeds = {seeds}
+hidden = [16]
+embedding_dims = [4]
+batch_sizes = [16]
+
+[train.grid.optim]
+max_epochs = 12
+patience = 3
+start_after_epoch = 2
+
+[knn]
+k = [3, 5]
+
+[report]
+dataset = "toy"
+"#
+        ),
+    )
+    .unwrap();
+}
+
+fn read(dir: &Path) -> Vec<RecordBatch> {
+    nona_table::Dataset::open(dir).unwrap().read_all().unwrap()
+}
+
+/// (cell, seed, id) → split, from a predictions table (cell −1 when null).
+fn splits_of(dir: &Path) -> BTreeMap<(i64, i64, String), String> {
+    let mut splits = BTreeMap::new();
+    for batch in read(dir) {
+        let cells = batch
+            .column_by_name("cell")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        let seeds = batch
+            .column_by_name("seed")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        let ids = batch.column_by_name("id").unwrap().as_string::<i32>();
+        let names = batch.column_by_name("split").unwrap().as_string::<i32>();
+        for r in 0..batch.num_rows() {
+            let cell = if cells.is_null(r) { -1 } else { cells.value(r) };
+            splits.insert(
+                (cell, seeds.value(r), ids.value(r).to_owned()),
+                names.value(r).to_owned(),
+            );
+        }
+    }
+    splits
+}
+
+#[test]
+fn train_knn_and_report_run_end_to_end_and_are_cached() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_embeddings(&tmp.path().join("emb.parquet"), 90, true);
+    write_pipeline(tmp.path(), "h", 2, 2);
+    let out = run_in(tmp.path(), &["run", "h.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert!(printed.contains("| toy |"), "{printed}");
+    assert!(
+        printed.contains("report: runs/h/report/report.md"),
+        "{printed}"
+    );
+
+    let train = tmp.path().join("runs/h/train");
+    // 2 seeds × (dense + NONA) = 4 cells, each predicting all 90 samples.
+    assert_eq!(table_rows(&train.join("predictions")).len(), 4 * 90);
+    assert_eq!(table_rows(&train.join("embeddings")).len(), 4 * 90);
+    assert_eq!(table_rows(&train.join("metrics")).len(), 4 * 3);
+    for (schema, table) in [
+        ("train-predictions", "predictions"),
+        ("head-embeddings", "embeddings"),
+        ("train-curves", "curves"),
+        ("train-metrics", "metrics"),
+    ] {
+        assert_conforms(
+            &schema_file(&format!("{schema}.schema.json")),
+            &train.join(table),
+        );
+    }
+    for cell in 0..4 {
+        let model = train.join(format!("models/cell-{cell:05}"));
+        for file in ["model.safetensors", "model.json", "cell.json"] {
+            assert!(model.join(file).is_file(), "{}", model.join(file).display());
+        }
+    }
+
+    // Every cell of a seed sees the same split, and groups stay whole.
+    let splits = splits_of(&train.join("predictions"));
+    let by_seed = |seed: i64| -> BTreeMap<String, BTreeSet<String>> {
+        let mut cells_per_id: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for ((_, s, id), split) in &splits {
+            if *s == seed {
+                cells_per_id
+                    .entry(id.clone())
+                    .or_default()
+                    .insert(split.clone());
+            }
+        }
+        cells_per_id
+    };
+    for seed in [0, 1] {
+        let assignment = by_seed(seed);
+        assert!(assignment.values().all(|splits| splits.len() == 1));
+        let mut group_split: BTreeMap<usize, &String> = BTreeMap::new();
+        for (id, splits) in &assignment {
+            let group = id[1..].parse::<usize>().unwrap() / 3;
+            let split = splits.iter().next().unwrap();
+            assert_eq!(
+                *group_split.entry(group).or_insert(split),
+                split,
+                "group {group}"
+            );
+        }
+    }
+    assert_ne!(by_seed(0), by_seed(1), "seeds give different splits");
+
+    // k-NN: the backbone table for each seed plus each of the 4 cells, test rows only.
+    let knn = tmp.path().join("runs/h/knn");
+    assert_conforms(
+        &schema_file("knn-predictions.schema.json"),
+        &knn.join("predictions"),
+    );
+    assert_conforms(
+        &schema_file("knn-metrics.schema.json"),
+        &knn.join("metrics"),
+    );
+    let metrics = read(&knn.join("metrics"));
+    let sources: Vec<String> = metrics
+        .iter()
+        .flat_map(|b| {
+            let s = b
+                .column_by_name("source")
+                .unwrap()
+                .as_string::<i32>()
+                .clone();
+            (0..s.len()).map(move |r| s.value(r).to_owned())
+        })
+        .collect();
+    assert_eq!(
+        sources,
+        ["backbone", "backbone", "head", "head", "head", "head"]
+    );
+    for (key, split) in splits_of(&knn.join("predictions"))
+        .into_iter()
+        .filter(|((cell, _, _), _)| *cell >= 0)
+    {
+        assert_eq!(split, "test");
+        assert_eq!(splits[&key], "test", "{key:?}");
+    }
+
+    // The report: Table 1 with the paper's five columns, its PNGs, and the metrics table.
+    let report = tmp.path().join("runs/h/report");
+    let text = std::fs::read_to_string(report.join("report.md")).unwrap();
+    assert!(
+        text.contains("| Dataset | Dense | Dense + k-NN | NONA | NONA + k-NN | k-NN |"),
+        "{text}"
+    );
+    assert!(text.contains("user-supplied embeddings"), "{text}");
+    for png in [
+        "learning_curves.png",
+        "embedding_maps.png",
+        "predicted_vs_true_dense.png",
+        "predicted_vs_true_nona.png",
+    ] {
+        let image = image::open(report.join("plots").join(png)).unwrap();
+        assert!(image.width() > 300 && image.height() > 200, "{png}");
+        assert!(text.contains(&format!("plots/{png}")), "{png} not linked");
+    }
+    assert_conforms(
+        &schema_file("report-metrics.schema.json"),
+        &report.join("metrics"),
+    );
+    assert_eq!(table_rows(&report.join("metrics")).len(), 5 * 2);
+
+    let again = run_in(tmp.path(), &["run", "h.toml"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    let printed = stdout(&again);
+    for stage in ["train", "knn", "report"] {
+        assert!(
+            printed.contains(&format!("{stage:<11} up to date")),
+            "{printed}"
+        );
+    }
+}
+
+#[test]
+fn cells_are_the_same_trained_alone_or_in_parallel() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_embeddings(&tmp.path().join("emb.parquet"), 60, false);
+    write_pipeline(tmp.path(), "one", 1, 1);
+    write_pipeline(tmp.path(), "two", 1, 2);
+    for name in ["one", "two"] {
+        let out = run_in(
+            tmp.path(),
+            &["run", &format!("{name}.toml"), "--stage", "train"],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let rows = |name: &str| table_rows(&tmp.path().join(format!("runs/{name}/train/predictions")));
+    assert_eq!(rows("one"), rows("two"));
+}
+
+#[test]
+fn predict_reproduces_the_test_predictions_of_a_saved_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_embeddings(&tmp.path().join("emb.parquet"), 60, false);
+    write_pipeline(tmp.path(), "p", 1, 2);
+    assert!(
+        run_in(tmp.path(), &["run", "p.toml", "--stage", "train"])
+            .status
+            .success()
+    );
+    for cell in 0..2 {
+        let model = format!("runs/p/train/models/cell-{cell:05}");
+        let output = format!("pred{cell}.parquet");
+        let out = run_in(
+            tmp.path(),
+            &[
+                "predict",
+                "--model",
+                &model,
+                "--input",
+                "emb.parquet",
+                "--output",
+                &output,
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let mut predicted = BTreeMap::new();
+        for batch in read(&tmp.path().join(&output)) {
+            let ids = batch.column_by_name("id").unwrap().as_string::<i32>();
+            let values = batch
+                .column_by_name("prediction")
+                .unwrap()
+                .as_primitive::<Float64Type>();
+            for r in 0..batch.num_rows() {
+                predicted.insert(ids.value(r).to_owned(), values.value(r));
+            }
+        }
+        assert_eq!(predicted.len(), 60);
+        let mut compared = 0;
+        for batch in read(&tmp.path().join("runs/p/train/predictions")) {
+            let cells = batch
+                .column_by_name("cell")
+                .unwrap()
+                .as_primitive::<Int64Type>();
+            let splits = batch.column_by_name("split").unwrap().as_string::<i32>();
+            let ids = batch.column_by_name("id").unwrap().as_string::<i32>();
+            let values = batch
+                .column_by_name("prediction")
+                .unwrap()
+                .as_primitive::<Float64Type>();
+            for r in (0..batch.num_rows())
+                .filter(|&r| cells.value(r) == cell && splits.value(r) != "train")
+            {
+                let expected = values.value(r);
+                let got = predicted[ids.value(r)];
+                assert!(
+                    (got - expected).abs() <= 1e-5 * expected.abs().max(1.0),
+                    "cell {cell}, {}: {got} vs {expected}",
+                    ids.value(r)
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared > 10);
+    }
+
+    let wrong = tmp.path().join("narrow.parquet");
+    let batch = RecordBatch::try_new(
+        nona_table::schemas::embeddings(2),
+        vec![
+            Arc::new(StringArray::from(vec!["a"])),
+            Arc::new(Float64Array::from(vec![1.0])),
+            Arc::new(StringArray::from(vec![None::<&str>])),
+            Arc::new(nona_table::embedding_array(vec![0.0, 1.0], 2)),
+        ],
+    )
+    .unwrap();
+    nona_table::write_part(
+        &wrong,
+        batch.schema(),
+        &[batch],
+        &nona_table::Metadata::new(),
+    )
+    .unwrap();
+    let out = run_in(
+        tmp.path(),
+        &[
+            "predict",
+            "--model",
+            "runs/p/train/models/cell-00001",
+            "--input",
+            "narrow.parquet",
+            "--output",
+            "x.parquet",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("has width 2, but the model takes 6"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn bad_train_knn_and_report_sections_are_reported_together() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_embeddings(&tmp.path().join("emb.parquet"), 30, false);
+    std::fs::write(
+        tmp.path().join("bad.toml"),
+        r#"
+[train]
+input = "missing.parquet"
+[train.split]
+test_fraction = 1.5
+[train.grid]
+heads = ["nona", "dence"]
+
+[knn]
+weights = ["uniform", "distant"]
+"#,
+    )
+    .unwrap();
+    let out = run_in(tmp.path(), &["validate", "bad.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let errors = stderr(&out);
+    assert!(errors.contains("dence"), "{errors}");
+
+    std::fs::write(
+        tmp.path().join("bad2.toml"),
+        r#"
+[train]
+input = "missing.parquet"
+[train.split]
+test_fraction = 1.5
+
+[knn]
+weights = ["uniform", "distant"]
+
+[report]
+"#,
+    )
+    .unwrap();
+    let out = run_in(tmp.path(), &["validate", "bad2.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let errors = stderr(&out);
+    for expected in [
+        "missing.parquet does not exist",
+        "`test_fraction` must be between 0 and 1",
+        "unknown weights `distant`",
+        "3 problems found",
+    ] {
+        assert!(errors.contains(expected), "{expected}: {errors}");
+    }
+}
+
+#[test]
+fn an_unusable_embeddings_table_names_the_file_and_the_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("emb.parquet");
+    let batch = RecordBatch::try_new(
+        nona_table::schemas::embeddings(2),
+        vec![
+            Arc::new(StringArray::from(vec!["a", "b", "a"])),
+            Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0])),
+            Arc::new(StringArray::from(vec![None::<&str>; 3])),
+            Arc::new(nona_table::embedding_array(vec![0.0; 6], 2)),
+        ],
+    )
+    .unwrap();
+    nona_table::write_part(
+        &path,
+        batch.schema(),
+        &[batch],
+        &nona_table::Metadata::new(),
+    )
+    .unwrap();
+    write_pipeline(tmp.path(), "d", 1, 1);
+    let out = run_in(tmp.path(), &["run", "d.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let errors = stderr(&out);
+    assert!(
+        errors.contains("emb.parquet: id `a` appears more than once"),
+        "{errors}"
+    );
+}
