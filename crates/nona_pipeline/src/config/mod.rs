@@ -102,7 +102,20 @@ impl Pipeline {
     /// Loads `path` with everything it extends. `stage_names` are the stage sections the caller
     /// knows; any other top-level key is an error with a "did you mean".
     pub fn load(path: &Path, stage_names: &[&str]) -> Result<Self, ConfigErrors> {
-        let source = LayeredSource::load(path)?;
+        Self::load_with(path, stage_names, &[])
+    }
+
+    /// [`Self::load`], then each `(dotted key, value)` of `overrides` set on top of the files
+    /// (`nona run --set embed.device=cuda`).
+    pub fn load_with(
+        path: &Path,
+        stage_names: &[&str],
+        overrides: &[(String, Value)],
+    ) -> Result<Self, ConfigErrors> {
+        let mut source = LayeredSource::load(path)?;
+        for (key, value) in overrides {
+            source.set(key, value.clone())?;
+        }
         let mut errors = Vec::new();
         let mut stages = Table::new();
         for (key, value) in &source.table {
@@ -278,6 +291,19 @@ fn resolve_relative(raw: &str, origin: Option<&Origin>) -> PathBuf {
         _ => path,
     };
     std::fs::canonicalize(&joined).unwrap_or(joined)
+}
+
+/// Parses a `--set` argument `KEY=VALUE`: the value as a TOML value (`32`, `true`,
+/// `["l1", "l2"]`, `"text"`), or as a bare string when it is not valid TOML (`cuda`).
+pub fn parse_override(argument: &str) -> Result<(String, Value), String> {
+    let (key, raw) = argument
+        .split_once('=')
+        .ok_or_else(|| format!("`{argument}`: expected KEY=VALUE, e.g. embed.device=cuda"))?;
+    let value = toml::from_str::<Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| Value::String(raw.to_owned()));
+    Ok((key.trim().to_owned(), value))
 }
 
 /// Expands `${VAR}` and `${VAR:-default}`; an unset variable without default expands to "".

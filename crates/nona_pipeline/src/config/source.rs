@@ -53,6 +53,48 @@ impl LayeredSource {
         Ok(layered)
     }
 
+    /// Sets the dotted `key_path` (e.g. `embed.device`) to `value`, as `nona run --set` does:
+    /// on top of every file, creating tables inside an existing section as needed (never a new
+    /// section). The key then has no file origin, so a
+    /// relative path in `value` is relative to the working directory.
+    pub fn set(&mut self, key_path: &str, value: Value) -> Result<(), ConfigError> {
+        let keys: Vec<&str> = key_path.split('.').collect();
+        if keys.iter().any(|k| k.is_empty()) {
+            return Err(ConfigError::new(
+                None,
+                format!("--set {key_path}: not a dotted key path like `embed.device`"),
+            ));
+        }
+        let (last, parents) = keys.split_last().expect("split yields one key");
+        if let Some(section) = parents.first().filter(|s| !self.table.contains_key(**s)) {
+            return Err(ConfigError::new(
+                None,
+                format!("--set {key_path}: the pipeline has no `[{section}]` section to set it in"),
+            ));
+        }
+        let mut table = &mut self.table;
+        let mut walked = String::new();
+        for key in parents {
+            if !walked.is_empty() {
+                walked.push('.');
+            }
+            walked.push_str(key);
+            let entry = table
+                .entry((*key).to_owned())
+                .or_insert_with(|| Value::Table(Table::new()));
+            table = entry.as_table_mut().ok_or_else(|| {
+                ConfigError::new(
+                    None,
+                    format!("--set {key_path}: `{walked}` is a value, not a table"),
+                )
+            })?;
+        }
+        table.insert((*last).to_owned(), value);
+        self.origins
+            .retain(|k, _| k != key_path && !is_below(k, key_path));
+        Ok(())
+    }
+
     /// Where `key_path` was set, or where its closest enclosing table was.
     pub fn origin(&self, key_path: &str) -> Option<&Origin> {
         let mut path = key_path;
