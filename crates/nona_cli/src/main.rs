@@ -8,7 +8,7 @@ use std::process::ExitCode;
 mod predict;
 
 use clap::{Parser, Subcommand};
-use nona_pipeline::config::Pipeline;
+use nona_pipeline::config::{Pipeline, parse_override};
 use nona_pipeline::engine::{Engine, RunOptions, StageOutcome, StageReport};
 use nona_pipeline::shard::Shard;
 
@@ -53,11 +53,15 @@ enum Command {
             default_value = "runs"
         )]
         runs_dir: PathBuf,
+        #[command(flatten)]
+        overrides: Overrides,
     },
     /// Check a pipeline file (keys, types, values, referenced files) without running anything.
     Validate {
         /// The pipeline file.
         file: PathBuf,
+        #[command(flatten)]
+        overrides: Overrides,
     },
     /// Predict with a trained model (runs/<pipeline>/train/models/cell-NNNNN) for the rows of an
     /// embeddings table made with the same backbone; writes a Parquet file.
@@ -81,6 +85,12 @@ enum Command {
         #[arg(long, default_value = "label")]
         label_column: String,
     },
+    /// Generate a synthetic dataset in a real dataset's layout (for demos and tests; every
+    /// output made from it is labelled synthetic).
+    Phantom {
+        #[command(subcommand)]
+        kind: PhantomKind,
+    },
     /// Show the schema, row count, metadata and first rows of a table (a Parquet file or a
     /// directory of parts, e.g. runs/rsna/embed).
     Inspect {
@@ -92,9 +102,56 @@ enum Command {
     },
 }
 
+/// Settings given on the command line, applied on top of the pipeline file.
+#[derive(clap::Args)]
+struct Overrides {
+    /// Override a pipeline key for this invocation, e.g. `--set train.grid.seeds=3` or
+    /// `--set 'train.grid.heads=["nona"]'` (a TOML value; a bare word is a string). Repeatable.
+    /// Overrides take part in fingerprints like keys in the file.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
+    set: Vec<(String, toml::Value)>,
+    /// Where the backbone runs: `cpu`, or `cuda` (a build with `--features cuda`); the same as
+    /// `--set embed.device=...`.
+    #[arg(long, value_name = "cpu|cuda")]
+    device: Option<String>,
+}
+
+impl Overrides {
+    fn all(&self) -> Vec<(String, toml::Value)> {
+        let mut all = self.set.clone();
+        if let Some(device) = &self.device {
+            all.push((
+                "embed.device".to_owned(),
+                toml::Value::String(device.clone()),
+            ));
+        }
+        all
+    }
+}
+
+#[derive(Subcommand)]
+enum PhantomKind {
+    /// Hand radiographs in the RSNA Pediatric Bone Age layout (boneage CSV + PNG folder) whose
+    /// bone age drives visible anatomy. Re-running with the same settings does nothing.
+    Rsna {
+        /// The dataset directory to write.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Number of images.
+        #[arg(long, default_value_t = 800)]
+        count: usize,
+        /// Side of the square PNGs, in pixels.
+        #[arg(long, default_value_t = 256)]
+        size: u32,
+        /// Seed; the same settings give byte-identical files.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Validate { file } => match load(&file) {
+        Command::Validate { file, overrides } => match load(&file, &overrides.all()) {
             Ok((pipeline, stages)) => {
                 let names: Vec<&str> = stages.iter().map(|s| s.name()).collect();
                 println!(
@@ -131,6 +188,42 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Phantom {
+            kind:
+                PhantomKind::Rsna {
+                    out,
+                    count,
+                    size,
+                    seed,
+                },
+        } => {
+            let config = nona_phantom::PhantomConfig { count, size, seed };
+            let progress = nona_pipeline::progress::Progress::new("phantom", count as u64);
+            let result = nona_phantom::generate(&out, &config, |_| progress.advance(1));
+            progress.finish();
+            match result {
+                Ok(summary) if summary.up_to_date() => {
+                    println!(
+                        "{}: {count} GENERATED phantoms already in place",
+                        out.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Ok(summary) => {
+                    println!(
+                        "{}: wrote {} GENERATED phantom images and {}",
+                        out.display(),
+                        summary.images_written,
+                        summary.manifest.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::from(EXIT_FAILED)
+                }
+            }
+        }
         Command::Inspect { path, rows } => match nona_table::describe(&path, rows) {
             Ok(text) => {
                 print!("{text}");
@@ -147,6 +240,7 @@ fn main() -> ExitCode {
             force,
             shard,
             runs_dir,
+            overrides,
         } => {
             let shard = match shard
                 .map(Ok)
@@ -159,7 +253,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_INVALID);
                 }
             };
-            let (pipeline, stages) = match load(&file) {
+            let (pipeline, stages) = match load(&file, &overrides.all()) {
                 Ok(loaded) => loaded,
                 Err(code) => return code,
             };
@@ -189,8 +283,11 @@ fn main() -> ExitCode {
 }
 
 /// Loads and checks a pipeline, printing every problem found.
-fn load(file: &Path) -> Result<(Pipeline, Vec<Box<dyn nona_pipeline::Stage>>), ExitCode> {
-    let result = Pipeline::load(file, nona_stages::STAGES)
+fn load(
+    file: &Path,
+    overrides: &[(String, toml::Value)],
+) -> Result<(Pipeline, Vec<Box<dyn nona_pipeline::Stage>>), ExitCode> {
+    let result = Pipeline::load_with(file, nona_stages::STAGES, overrides)
         .and_then(|pipeline| nona_stages::build(&pipeline).map(|stages| (pipeline, stages)));
     result.map_err(|errors| {
         for error in &errors.errors {

@@ -455,3 +455,63 @@ fn an_unusable_embeddings_table_names_the_file_and_the_problem() {
         "{errors}"
     );
 }
+
+#[test]
+fn the_knn_stage_predicts_exactly_what_the_library_does_on_the_same_split() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_embeddings(&tmp.path().join("emb.parquet"), 80, false);
+    write_pipeline(tmp.path(), "k", 1, 2);
+    let out = run_in(tmp.path(), &["run", "k.toml", "--stage", "knn"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let table = nona_stages::EmbeddingTable::read(
+        &tmp.path().join("emb.parquet"),
+        &nona_stages::EmbeddingColumns::default(),
+    )
+    .unwrap();
+    let splits = splits_of(&tmp.path().join("runs/k/train/predictions"));
+    let rows_of = |name: &str| -> Vec<usize> {
+        (0..table.len())
+            .filter(|&i| splits[&(0, 0, table.ids[i].clone())] == name)
+            .collect()
+    };
+    let matrix = |rows: &[usize]| {
+        let values: Vec<f32> = rows
+            .iter()
+            .flat_map(|&i| table.features[i * DIM..(i + 1) * DIM].iter().copied())
+            .collect();
+        nona_knn::Matrix::from_f32(&values, rows.len(), DIM).unwrap()
+    };
+    let (train, test) = (rows_of("train"), rows_of("test"));
+    let grid = nona_knn::GridSpec {
+        n_neighbors: vec![3, 5],
+        ..nona_knn::GridSpec::default()
+    };
+    let labels: Vec<f64> = train.iter().map(|&i| table.labels[i]).collect();
+    let expected = nona_knn::KnnBaseline::fit(&matrix(&train), &labels, &grid)
+        .unwrap()
+        .predict(&matrix(&test))
+        .unwrap();
+
+    let mut got = BTreeMap::new();
+    for batch in read(&tmp.path().join("runs/k/knn/predictions")) {
+        let sources = batch.column_by_name("source").unwrap().as_string::<i32>();
+        let ids = batch.column_by_name("id").unwrap().as_string::<i32>();
+        let values = batch
+            .column_by_name("prediction")
+            .unwrap()
+            .as_primitive::<Float64Type>();
+        for r in (0..batch.num_rows()).filter(|&r| sources.value(r) == "backbone") {
+            got.insert(ids.value(r).to_owned(), values.value(r));
+        }
+    }
+    assert_eq!(got.len(), test.len());
+    for (&i, want) in test.iter().zip(&expected) {
+        assert_eq!(
+            got[&table.ids[i]].to_bits(),
+            want.to_bits(),
+            "{}",
+            table.ids[i]
+        );
+    }
+}
