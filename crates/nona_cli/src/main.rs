@@ -85,6 +85,22 @@ enum Command {
         #[arg(long, default_value = "label")]
         label_column: String,
     },
+    /// Combine finished runs' reports into one Table 1, with the Friedman / Nemenyi comparison
+    /// across datasets and its critical-difference diagram.
+    Report {
+        /// Run directories (runs/<pipeline>) or their report directories.
+        #[arg(required = true, num_args = 1..)]
+        runs: Vec<PathBuf>,
+        /// Where to write report.md, table1.md/.csv, metrics.parquet and plots/.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Title of the combined report.
+        #[arg(
+            long,
+            default_value = "NONA versus dense heads and k-NN across datasets"
+        )]
+        title: String,
+    },
     /// Generate a synthetic dataset in a real dataset's layout (for demos and tests; every
     /// output made from it is labelled synthetic).
     Phantom {
@@ -220,6 +236,21 @@ fn main() -> ExitCode {
                 }
                 Err(error) => {
                     eprintln!("error: {error}");
+                    ExitCode::from(EXIT_FAILED)
+                }
+            }
+        }
+        Command::Report { runs, out, title } => {
+            match nona_stages::report::combine(&runs, &out, &title) {
+                Ok(table) => {
+                    println!(
+                        "{table}\nreport: {}",
+                        out.join(nona_stages::report::REPORT_FILE).display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error:#}");
                     ExitCode::from(EXIT_FAILED)
                 }
             }

@@ -515,3 +515,62 @@ fn the_knn_stage_predicts_exactly_what_the_library_does_on_the_same_split() {
         );
     }
 }
+
+#[test]
+fn reports_of_several_runs_combine_into_one_table_with_a_cd_diagram() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_embeddings(&tmp.path().join("emb.parquet"), 60, false);
+    write_pipeline(tmp.path(), "base", 2, 2);
+    for (name, seeds) in [("a", "[0, 1]"), ("b", "[2, 3]"), ("c", "[4, 5]")] {
+        let out = run_in(
+            tmp.path(),
+            &[
+                "run",
+                "base.toml",
+                "--runs-dir",
+                &format!("runs-{name}"),
+                "--set",
+                &format!("report.dataset=\"set {name}\""),
+                "--set",
+                &format!("train.grid.seeds={seeds}"),
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = run_in(
+        tmp.path(),
+        &[
+            "report",
+            "runs-a/base",
+            "runs-b/base/report",
+            "runs-c/base",
+            "--out",
+            "combined",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    for dataset in ["set a", "set b", "set c"] {
+        assert!(
+            stdout(&out).contains(&format!("| {dataset} |")),
+            "{}",
+            stdout(&out)
+        );
+    }
+    let report = std::fs::read_to_string(tmp.path().join("combined/report.md")).unwrap();
+    assert!(report.contains("Friedman"), "{report}");
+    assert!(!report.contains("Friedman test not run"), "{report}");
+    let cd = image::open(tmp.path().join("combined/plots/cd_diagram.png")).unwrap();
+    assert!(cd.width() > 300);
+    assert_eq!(
+        table_rows(&tmp.path().join("combined/metrics.parquet")).len(),
+        3 * 5 * 2
+    );
+
+    let missing = run_in(tmp.path(), &["report", "nowhere", "--out", "x"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("nowhere: not a report"),
+        "{}",
+        stderr(&missing)
+    );
+}

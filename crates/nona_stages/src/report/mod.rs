@@ -7,6 +7,7 @@
 //! across runs.
 
 mod collect;
+mod combine;
 mod figures;
 
 use std::path::Path;
@@ -28,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use collect::{DENSE, KNN, NONA};
+pub use combine::combine;
 
 /// The report's main file, in the stage directory.
 pub const REPORT_FILE: &str = "report.md";
@@ -49,6 +51,8 @@ pub struct ReportConfig {
 /// The report stage.
 pub struct ReportStage {
     config: ReportConfig,
+    /// Footer metadata of the train stage's predictions (backbone, weights, synthetic), from plan.
+    train_metadata: nona_table::Metadata,
     with_knn: bool,
     title: String,
     dataset: String,
@@ -73,6 +77,7 @@ impl ReportStage {
                 .clone()
                 .unwrap_or_else(|| pipeline.name.clone()),
             with_knn: pipeline.has_stage("knn"),
+            train_metadata: nona_table::Metadata::new(),
             config,
         }))
     }
@@ -83,8 +88,7 @@ impl ReportStage {
         train: &Path,
         records: &[MseRecord],
     ) -> anyhow::Result<RunDescription> {
-        let predictions = nona_table::Dataset::open(&train.join("predictions"))?;
-        let metadata = predictions.metadata();
+        let metadata = &self.train_metadata;
         let synthetic = metadata.get("nona.synthetic").is_some_and(|v| v == "true");
         let data = if synthetic {
             DataSource::Generated {
@@ -100,13 +104,7 @@ impl ReportStage {
                 .get("nona.model_id")
                 .cloned()
                 .unwrap_or_else(|| "user-supplied embeddings".to_owned()),
-            weights: match metadata.get("nona.weights_sha256").map(String::as_str) {
-                None => Weights::Unrecorded,
-                Some(crate::embed::SYNTHETIC_WEIGHTS) => Weights::Random,
-                Some(sha256) => Weights::Pretrained {
-                    sha256: sha256.to_owned(),
-                },
-            },
+            weights: weights_of(metadata),
             substitutes_for: self.config.substitutes_for.clone(),
         };
         let mut seeds: Vec<u64> = records.iter().map(|r| r.seed).collect();
@@ -133,6 +131,17 @@ impl ReportStage {
             seeds,
             grid,
         })
+    }
+}
+
+/// The backbone weights a table's footer records.
+fn weights_of(metadata: &nona_table::Metadata) -> Weights {
+    match metadata.get("nona.weights_sha256").map(String::as_str) {
+        None => Weights::Unrecorded,
+        Some(crate::embed::SYNTHETIC_WEIGHTS) => Weights::Random,
+        Some(sha256) => Weights::Pretrained {
+            sha256: sha256.to_owned(),
+        },
     }
 }
 
@@ -245,7 +254,26 @@ impl Stage for ReportStage {
         Some("metrics")
     }
 
-    fn plan(&mut self, _ctx: &StageContext) -> anyhow::Result<Plan> {
+    fn metadata(&self) -> nona_table::Metadata {
+        let mut metadata = nona_table::Metadata::new();
+        for key in ["nona.model_id", "nona.weights_sha256"] {
+            if let Some(value) = self.train_metadata.get(key) {
+                metadata.insert(key.to_owned(), value.clone());
+            }
+        }
+        metadata.insert(combine::KEY_DATASET.to_owned(), self.dataset.clone());
+        if let Some(generated) = &self.config.generated {
+            metadata.insert(combine::KEY_GENERATED.to_owned(), generated.clone());
+        }
+        if let Some(original) = &self.config.substitutes_for {
+            metadata.insert(combine::KEY_SUBSTITUTES_FOR.to_owned(), original.clone());
+        }
+        metadata
+    }
+
+    fn plan(&mut self, ctx: &StageContext) -> anyhow::Result<Plan> {
+        let predictions = ctx.input("train").join("predictions");
+        self.train_metadata = nona_table::Dataset::open(&predictions)?.metadata().clone();
         Ok(Plan {
             unit_items: vec![1],
         })
