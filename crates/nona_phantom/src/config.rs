@@ -11,7 +11,7 @@ use crate::PhantomError;
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PhantomConfig {
-    /// Number of images (rows of `boneage.csv`), 1..=1,000,000.
+    /// Number of images (rows of `boneage-training-dataset.csv`), 1..=1,000,000.
     pub count: usize,
     /// Side of the square PNGs in pixels, 32..=4096.
     pub size: u32,

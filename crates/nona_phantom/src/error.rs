@@ -27,7 +27,7 @@ pub enum PhantomError {
     /// The directory holds a dataset this generator did not write (for example the real RSNA
     /// data): it is never overwritten.
     #[error(
-        "{} holds boneage.csv or images but no GENERATED.txt written by nona_phantom; \
+        "{} holds boneage-training-dataset.csv or images but no GENERATED.txt written by nona_phantom; \
          refusing to overwrite what may be real data (choose an empty directory)",
         path.display()
     )]

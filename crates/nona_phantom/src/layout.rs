@@ -3,14 +3,14 @@
 //! ```text
 //! out_dir/
 //!   GENERATED.txt                  what this is, generator version and config (the stamp)
-//!   boneage.csv                    id,boneage,male   (written last: its presence means complete)
+//!   boneage-training-dataset.csv                    id,boneage,male   (written last: its presence means complete)
 //!   boneage-training-dataset/<id>.png
 //! ```
 //!
 //! Order of writing, so that an interruption at any point is detected and repaired by the next
-//! call: when the stamp differs, `boneage.csv` is removed first, then the old images, then the
+//! call: when the stamp differs, `boneage-training-dataset.csv` is removed first, then the old images, then the
 //! new `GENERATED.txt` is written; images follow (each to a temporary name, then renamed);
-//! `boneage.csv` comes last. Under a matching stamp every image present is therefore one of
+//! `boneage-training-dataset.csv` comes last. Under a matching stamp every image present is therefore one of
 //! this config's, and only missing images (and a missing or altered CSV) are rewritten.
 
 use std::fs;
@@ -24,7 +24,7 @@ use rayon::prelude::*;
 use crate::{GENERATOR_VERSION, Label, PhantomConfig, PhantomError, image_for, labels};
 
 /// The manifest, as in the RSNA challenge's training set.
-pub const MANIFEST_FILE: &str = "boneage.csv";
+pub const MANIFEST_FILE: &str = "boneage-training-dataset.csv";
 /// The image directory, as in the RSNA challenge's training set.
 pub const IMAGE_DIR: &str = "boneage-training-dataset";
 /// The note saying the data is synthetic; it also holds the stamp compared on re-runs.
@@ -35,7 +35,7 @@ const STAMP_PREFIX: &str = "stamp: ";
 /// What [`generate`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Summary {
-    /// Path of `boneage.csv`.
+    /// Path of `boneage-training-dataset.csv`.
     pub manifest: PathBuf,
     /// Path of `boneage-training-dataset/`.
     pub image_dir: PathBuf,
@@ -43,7 +43,7 @@ pub struct Summary {
     pub count: usize,
     /// Images written by this call (0 when everything was already in place).
     pub images_written: usize,
-    /// Whether this call (re)wrote `boneage.csv`.
+    /// Whether this call (re)wrote `boneage-training-dataset.csv`.
     pub manifest_written: bool,
     /// Whether a missing or different stamp (config or generator version) made this call
     /// discard what was there and write everything.
@@ -72,7 +72,7 @@ pub fn stamp(config: &PhantomConfig) -> String {
 /// call; it runs on worker threads, so calls may arrive slightly out of order. At most
 /// `config.count` images are written.
 ///
-/// Refuses ([`PhantomError::NotAPhantom`]) to touch a directory that holds `boneage.csv` or
+/// Refuses ([`PhantomError::NotAPhantom`]) to touch a directory that holds `boneage-training-dataset.csv` or
 /// images but no `GENERATED.txt` of ours, so a real dataset is never overwritten. Two
 /// processes must not generate into the same directory at once.
 pub fn generate(
@@ -167,7 +167,7 @@ fn readme_text(config: &PhantomConfig, stamp: &str) -> String {
         "SYNTHETIC DATA -- generated phantom hand radiographs, not images of patients.\n\
          \n\
          They imitate the layout of the RSNA Pediatric Bone Age Challenge training set\n\
-         (boneage.csv with id,boneage,male and boneage-training-dataset/<id>.png) so that the\n\
+         (boneage-training-dataset.csv with id,boneage,male and boneage-training-dataset/<id>.png) so that the\n\
          bone-age pipeline runs where the real data is not available. Bone age (months) and sex\n\
          were drawn at random; each image was then drawn from them: carpal ossification centres,\n\
          epiphyses, growth plates and hand size follow bone age, while rotation, scale, position,\n\

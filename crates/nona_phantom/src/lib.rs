@@ -2,7 +2,7 @@
 //!
 //! The real data needs a registration; where it is absent the bone-age pipeline runs on a
 //! phantom dataset generated here, written exactly as the challenge's training set is:
-//! `boneage.csv` (`id,boneage,male`, bone age in whole months 1..=228, `True`/`False`) and
+//! `boneage-training-dataset.csv` (`id,boneage,male`, bone age in whole months 1..=228, `True`/`False`) and
 //! `boneage-training-dataset/<id>.png` (8-bit grayscale), plus `GENERATED.txt` saying the data
 //! is synthetic and how it was made.
 //!
@@ -60,7 +60,7 @@ pub const BONEAGE_SD: f64 = 41.0;
 /// Share of boys.
 pub const MALE_SHARE: f64 = 0.54;
 
-/// One row of `boneage.csv`.
+/// One row of `boneage-training-dataset.csv`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Label {
     /// Image id (`<id>.png`).

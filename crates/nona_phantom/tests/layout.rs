@@ -58,11 +58,11 @@ fn progress_counts_every_written_image() {
 fn a_directory_with_foreign_data_is_never_overwritten() {
     let dir = tempfile::tempdir().expect("tempdir");
     let real_csv = "id,boneage,male\n1377,180,False\n";
-    std::fs::write(dir.path().join("boneage.csv"), real_csv).expect("write");
+    std::fs::write(dir.path().join("boneage-training-dataset.csv"), real_csv).expect("write");
     let err = generate(dir.path(), &small(3, 0), |_| {}).expect_err("must refuse");
     assert!(matches!(err, PhantomError::NotAPhantom { .. }), "{err}");
     assert_eq!(
-        std::fs::read_to_string(dir.path().join("boneage.csv")).expect("read"),
+        std::fs::read_to_string(dir.path().join("boneage-training-dataset.csv")).expect("read"),
         real_csv
     );
 

@@ -17,7 +17,7 @@ pub fn small(count: usize, seed: u64) -> PhantomConfig {
     }
 }
 
-/// One parsed row of `boneage.csv`.
+/// One parsed row of `boneage-training-dataset.csv`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Row {
     pub id: u64,
@@ -25,9 +25,9 @@ pub struct Row {
     pub male: bool,
 }
 
-/// Parses `boneage.csv` strictly: header, integer id and bone age, `True`/`False`.
+/// Parses `boneage-training-dataset.csv` strictly: header, integer id and bone age, `True`/`False`.
 pub fn read_manifest(dir: &Path) -> Vec<Row> {
-    let text = std::fs::read_to_string(dir.join(MANIFEST_FILE)).expect("boneage.csv");
+    let text = std::fs::read_to_string(dir.join(MANIFEST_FILE)).expect("boneage-training-dataset.csv");
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("id,boneage,male"), "header");
     lines
