@@ -1,6 +1,7 @@
 """nona's tables open as they are in pyarrow, pandas, polars and DuckDB, and match schemas/."""
 
 import json
+import subprocess
 from pathlib import Path
 
 import duckdb
@@ -10,6 +11,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from conftest import REPO
 
@@ -97,3 +99,70 @@ def test_tables_and_records_match_schema_files(image_run: Path) -> None:
     record_schema = json.loads((SCHEMAS / "run-record.schema.json").read_text())
     for stage in ("preprocess", "embed"):
         jsonschema.validate(_record(image_run / stage), record_schema)
+
+
+def test_heads_tables_open_everywhere_on_a_table_pyarrow_wrote(tmp_path: Path, nona_bin: str) -> None:
+    """A user's own embeddings (pyarrow defaults: snappy, an all-null group column) go through
+    train, knn and report; every table they write opens in pandas, polars and DuckDB and matches
+    schemas/, and the run records validate."""
+    rng = np.random.default_rng(0)
+    n, d = 80, 5
+    x = rng.normal(size=(n, d)).astype(np.float32)
+    y = np.sin(2 * x[:, 0]) + x[:, 1] ** 2
+    embedding = pa.FixedSizeListArray.from_arrays(pa.array(x.ravel(), pa.float32()), d)
+    pq.write_table(
+        pa.table({"id": [f"r{i}" for i in range(n)], "label": y, "group": [None] * n, "embedding": embedding}),
+        tmp_path / "emb.parquet",
+    )
+    (tmp_path / "heads.toml").write_text(
+        """
+[train]
+input = "emb.parquet"
+[train.grid]
+seeds = 2
+hidden = [8]
+embedding_dims = [3]
+[train.grid.optim]
+max_epochs = 6
+[knn]
+k = [3]
+[report]
+"""
+    )
+    subprocess.run([nona_bin, "run", "heads.toml"], cwd=tmp_path, check=True, capture_output=True)
+    run = tmp_path / "runs" / "heads"
+
+    embeddings = pd.read_parquet(run / "train" / "embeddings")
+    assert len(embeddings) == 4 * n and {len(e) for e in embeddings["embedding"]} == {3}
+    assert pl.read_parquet(run / "train" / "embeddings" / "*.parquet")["embedding"].dtype == pl.List(pl.Float32)
+    test_rows = duckdb.sql(
+        f"select count(*) from '{run}/train/predictions/*.parquet' where split = 'test'"
+    ).fetchall()[0][0]
+    knn_rows = duckdb.sql(f"select count(*) from '{run}/knn/predictions/*.parquet'").fetchall()[0][0]
+    assert knn_rows == test_rows // 4 * 2 + test_rows  # backbone per seed + one per cell
+    table1 = pd.read_parquet(run / "report" / "metrics")
+    assert set(table1["method"]) == {"Dense", "Dense + k-NN", "NONA", "NONA + k-NN", "k-NN"}
+
+    type_names = {pa.string(): "utf8", pa.float64(): "float64", pa.int64(): "int64"}
+    for table_dir, schema_name in [
+        (run / "train" / "predictions", "train-predictions"),
+        (run / "train" / "embeddings", "head-embeddings"),
+        (run / "train" / "curves", "train-curves"),
+        (run / "train" / "metrics", "train-metrics"),
+        (run / "knn" / "predictions", "knn-predictions"),
+        (run / "knn" / "metrics", "knn-metrics"),
+        (run / "report" / "metrics", "report-metrics"),
+    ]:
+        documented = json.loads((SCHEMAS / f"{schema_name}.schema.json").read_text())
+        schema = ds.dataset(table_dir, format="parquet").schema
+        assert schema.names == [c["name"] for c in documented["columns"]], schema_name
+        for column in documented["columns"]:
+            field = schema.field(column["name"])
+            if pa.types.is_list(field.type):
+                assert column["type"] == "list<float32>" and field.type.value_type == pa.float32()
+            else:
+                assert type_names[field.type] == column["type"], column["name"]
+            assert field.nullable == column["nullable"], column["name"]
+    record_schema = json.loads((SCHEMAS / "run-record.schema.json").read_text())
+    for stage in ("train", "knn", "report"):
+        jsonschema.validate(_record(run / stage), record_schema)

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub struct EmbeddingColumns {
     /// Unique sample id (Utf8).
     pub id: String,
-    /// Regression target (Float64).
+    /// Regression target (any numeric type).
     pub label: String,
     /// Split group (Utf8, nullable); ignored when the table has no such column.
     pub group: String,
@@ -70,7 +70,7 @@ impl EmbeddingTable {
             for batch in dataset.read_part(index)? {
                 let file = &part.path;
                 let ids = nona_table::string_column(&batch, &columns.id, file)?;
-                let labels = nona_table::f64_column(&batch, &columns.label, file)?;
+                let labels = nona_table::numeric_column_as_f64(&batch, &columns.label, file)?;
                 let groups = nona_table::optional_string_column(&batch, &columns.group, file)?;
                 let (features, dim) = nona_table::embedding_rows(&batch, &columns.embedding, file)?;
                 if batch.num_rows() == 0 {
@@ -86,7 +86,7 @@ impl EmbeddingTable {
                 }
                 table.dim = dim;
                 for row in 0..batch.num_rows() {
-                    let label = labels.value(row);
+                    let label = labels[row];
                     let values = &features[row * dim..(row + 1) * dim];
                     if !label.is_finite() || values.iter().any(|v| !v.is_finite()) {
                         anyhow::bail!(

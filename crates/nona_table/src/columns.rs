@@ -205,6 +205,38 @@ pub fn f64_column<'a>(
     Ok(floats)
 }
 
+/// A non-null numeric column (any integer or float type) as `f64` values, e.g. labels that a
+/// user's table stores as float32 or int.
+pub fn numeric_column_as_f64(
+    batch: &RecordBatch,
+    name: &str,
+    path: &Path,
+) -> Result<Vec<f64>, TableError> {
+    let column = column(batch, name, path)?;
+    if !column.data_type().is_numeric() {
+        return Err(TableError::column(
+            path,
+            format!(
+                "column `{name}` is {}, expected a number",
+                column.data_type()
+            ),
+        ));
+    }
+    if column.null_count() > 0 {
+        return Err(TableError::column(
+            path,
+            format!("column `{name}` has null rows"),
+        ));
+    }
+    let cast = arrow::compute::cast(column, &DataType::Float64)
+        .map_err(|e| TableError::column(path, format!("column `{name}`: {e}")))?;
+    let floats = cast
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .expect("cast to Float64 gives a Float64Array");
+    Ok(floats.values().to_vec())
+}
+
 /// A non-null Int64 column.
 pub fn i64_column<'a>(
     batch: &'a RecordBatch,
@@ -272,6 +304,32 @@ mod tests {
             embedding_rows(&sliced, "e", path).unwrap(),
             (values[6..12].to_vec(), 3)
         );
+    }
+
+    #[test]
+    fn numeric_labels_of_any_width_read_as_f64_and_text_is_rejected() {
+        let path = Path::new("t.parquet");
+        for column in [
+            Arc::new(Float32Array::from(vec![1.5, 2.0])) as ArrayRef,
+            Arc::new(Int64Array::from(vec![3, 4])) as ArrayRef,
+        ] {
+            let values = numeric_column_as_f64(&batch_of(column.clone()), "e", path).unwrap();
+            assert_eq!(values.len(), 2);
+            assert_eq!(
+                values[0],
+                arrow::compute::cast(&column, &DataType::Float64)
+                    .unwrap()
+                    .as_any()
+                    .downcast_ref::<Float64Array>()
+                    .unwrap()
+                    .value(0)
+            );
+        }
+        let text = Arc::new(arrow::array::StringArray::from(vec!["a"])) as ArrayRef;
+        let error = numeric_column_as_f64(&batch_of(text), "e", path)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("expected a number"), "{error}");
     }
 
     #[test]

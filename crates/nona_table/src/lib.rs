@@ -16,7 +16,7 @@ pub mod schemas;
 
 pub use columns::{
     embedding_array, embedding_list_array, embedding_rows, f64_column, i64_column,
-    optional_string_column, string_column,
+    numeric_column_as_f64, optional_string_column, string_column,
 };
 pub use dataset::Dataset;
 pub use error::TableError;
