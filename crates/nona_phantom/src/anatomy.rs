@@ -112,15 +112,15 @@ fn interpolate(knots: &[(f32, f32)], x: f32) -> f32 {
 /// Drawn size of the whole hand relative to an adult's, at this bone age and sex.
 ///
 /// A newborn's hand is about a third of an adult's; films of small children are framed closer,
-/// so the drawn size grows less (0.58 at birth to 1.0 from ~16 y). Boys are 3–6% larger.
+/// so the drawn size grows less (0.56 at birth, 0.84 at 10 y, 1.0 from ~16 y). Boys are 3–6% larger.
 pub fn size_factor(subject: &Subject) -> f32 {
     const KNOTS: [(f32, f32); 8] = [
-        (0.0, 0.58),
-        (12.0, 0.64),
-        (36.0, 0.71),
-        (72.0, 0.79),
-        (120.0, 0.87),
-        (156.0, 0.94),
+        (0.0, 0.56),
+        (12.0, 0.61),
+        (36.0, 0.67),
+        (72.0, 0.74),
+        (120.0, 0.84),
+        (156.0, 0.93),
         (192.0, 0.99),
         (228.0, 1.0),
     ];

@@ -48,7 +48,7 @@ use random::{Stream, normal, rng_for};
 
 /// Version of what the generator draws; bump it whenever the labels or images for a given
 /// config change, so that existing datasets are regenerated.
-pub const GENERATOR_VERSION: u32 = 1;
+pub const GENERATOR_VERSION: u32 = 2;
 
 /// Id of the first row (the RSNA training set's ids start at 1377).
 pub const FIRST_ID: u64 = 1377;

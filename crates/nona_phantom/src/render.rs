@@ -9,10 +9,15 @@ use crate::raster::{BoneStyle, Canvas};
 use crate::shape::{Similarity, Vec2};
 
 /// Side of the image (as a fraction) that an adult hand's unit length spans at pose scale 1.
-const FRAME: f32 = 0.8;
+const FRAME: f32 = 0.74;
 
-/// The hand-unit point drawn at the image centre (middle of the palm).
-const HAND_CENTRE: Vec2 = Vec2::new(0.0, 0.44);
+/// The hand-unit point the pose rotates about and centres horizontally (middle of the palm).
+const HAND_CENTRE: Vec2 = Vec2::new(0.0, 0.45);
+
+/// Image row (fraction of the side) of the wrist before rotation and shift: films are framed
+/// with the wrist near the bottom edge, so a small hand leaves background above its fingers
+/// rather than showing a long stretch of forearm.
+const WRIST_ROW: f32 = 0.82;
 
 /// Attenuation of mature cortical bone per unit of (radius-normalised) path.
 const BONE_GAIN: f32 = 1.35;
@@ -25,7 +30,7 @@ pub fn render(subject: &Subject, nuisance: &Nuisance, size: u32, rng: &mut impl 
     let scale = size as f32 * FRAME * size_factor(subject) * pose.scale;
     let centre = Vec2::new(
         size as f32 * (0.5 + pose.shift.x),
-        size as f32 * (0.5 + pose.shift.y),
+        size as f32 * (WRIST_ROW + pose.shift.y) - HAND_CENTRE.y * scale,
     );
     let rotated_origin =
         Similarity::new(scale, pose.rotation, true, Vec2::default()).point(HAND_CENTRE);

@@ -22,7 +22,11 @@ fn two_runs_write_byte_identical_files() {
     generate(&a, &config, |_| {}).expect("first");
     generate(&b, &config, |_| {}).expect("second");
     let (sa, sb) = (snapshot(&a), snapshot(&b));
-    assert_eq!(sa.len(), 12, "10 PNGs, boneage-training-dataset.csv, GENERATED.txt");
+    assert_eq!(
+        sa.len(),
+        12,
+        "10 PNGs, boneage-training-dataset.csv, GENERATED.txt"
+    );
     assert_eq!(sa, sb);
 }
 

@@ -27,7 +27,8 @@ pub struct Row {
 
 /// Parses `boneage-training-dataset.csv` strictly: header, integer id and bone age, `True`/`False`.
 pub fn read_manifest(dir: &Path) -> Vec<Row> {
-    let text = std::fs::read_to_string(dir.join(MANIFEST_FILE)).expect("boneage-training-dataset.csv");
+    let text =
+        std::fs::read_to_string(dir.join(MANIFEST_FILE)).expect("boneage-training-dataset.csv");
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("id,boneage,male"), "header");
     lines
