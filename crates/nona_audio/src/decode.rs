@@ -7,7 +7,7 @@ use std::path::Path;
 use symphonia::core::codecs::audio::AudioDecoderOptions;
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
@@ -49,8 +49,44 @@ pub fn downmix(channels: &[Vec<f32>]) -> Vec<f32> {
     }
 }
 
-/// Decodes the file at `path` (format found from its contents, the extension is a hint).
-pub fn decode_file(path: &Path) -> Result<Decoded> {
+/// What [`probe_file`] learns from a file's headers without decoding it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probed {
+    /// Sample rate in Hz, when the container or codec states it.
+    pub sample_rate: Option<u32>,
+    /// Frames the header declares, when it does.
+    pub frames: Option<u64>,
+}
+
+/// Checks that `path` is a non-empty file whose container is readable and whose default audio
+/// track has a codec this build decodes, reading headers only (cheap; a truncated stream still
+/// passes and fails in [`decode_file`]).
+pub fn probe_file(path: &Path) -> Result<Probed> {
+    let file = open_non_empty(path)?;
+    let extension = path.extension().and_then(|e| e.to_str());
+    let unsupported = |message: String| AudioError::Unsupported {
+        path: path.to_owned(),
+        message,
+    };
+    let format = probe_format(Box::new(file), extension, path)?;
+    let track = format
+        .default_track(TrackType::Audio)
+        .ok_or_else(|| unsupported("no audio track".into()))?;
+    let params = track
+        .codec_params
+        .as_ref()
+        .and_then(|p| p.audio())
+        .ok_or_else(|| unsupported("track has no audio codec parameters".into()))?;
+    symphonia::default::get_codecs()
+        .make_audio_decoder(params, &AudioDecoderOptions::default())
+        .map_err(|e| unsupported(e.to_string()))?;
+    Ok(Probed {
+        sample_rate: params.sample_rate,
+        frames: track.num_frames,
+    })
+}
+
+fn open_non_empty(path: &Path) -> Result<File> {
     let file = File::open(path).map_err(|source| AudioError::Io {
         path: path.to_owned(),
         source,
@@ -67,6 +103,12 @@ pub fn decode_file(path: &Path) -> Result<Decoded> {
             path: path.to_owned(),
         });
     }
+    Ok(file)
+}
+
+/// Decodes the file at `path` (format found from its contents, the extension is a hint).
+pub fn decode_file(path: &Path) -> Result<Decoded> {
+    let file = open_non_empty(path)?;
     let extension = path.extension().and_then(|e| e.to_str());
     decode_source(Box::new(file), extension, path)
 }
@@ -82,6 +124,35 @@ pub fn decode_bytes(bytes: Vec<u8>, name: &Path) -> Result<Decoded> {
     decode_source(Box::new(Cursor::new(bytes)), extension, name)
 }
 
+fn probe_format(
+    source: Box<dyn MediaSource>,
+    extension: Option<&str>,
+    path: &Path,
+) -> Result<Box<dyn FormatReader>> {
+    let stream = MediaSourceStream::new(source, Default::default());
+    let mut hint = Hint::new();
+    if let Some(extension) = extension {
+        hint.with_extension(extension);
+    }
+    symphonia::default::get_probe()
+        .probe(
+            &hint,
+            stream,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
+        .map_err(|e| match e {
+            SymError::IoError(e) => AudioError::Truncated {
+                path: path.to_owned(),
+                message: e.to_string(),
+            },
+            other => AudioError::Unsupported {
+                path: path.to_owned(),
+                message: other.to_string(),
+            },
+        })
+}
+
 fn decode_source(
     source: Box<dyn MediaSource>,
     extension: Option<&str>,
@@ -95,22 +166,7 @@ fn decode_source(
         path: path.to_owned(),
         message,
     };
-    let stream = MediaSourceStream::new(source, Default::default());
-    let mut hint = Hint::new();
-    if let Some(extension) = extension {
-        hint.with_extension(extension);
-    }
-    let mut format = symphonia::default::get_probe()
-        .probe(
-            &hint,
-            stream,
-            FormatOptions::default(),
-            MetadataOptions::default(),
-        )
-        .map_err(|e| match e {
-            SymError::IoError(e) => truncated(e.to_string()),
-            other => unsupported(other.to_string()),
-        })?;
+    let mut format = probe_format(source, extension, path)?;
     let track = format
         .default_track(TrackType::Audio)
         .ok_or_else(|| unsupported("no audio track".into()))?;

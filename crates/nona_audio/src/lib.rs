@@ -20,7 +20,7 @@ mod window;
 
 use std::path::Path;
 
-pub use decode::{Decoded, decode_bytes, decode_file, downmix};
+pub use decode::{Decoded, Probed, decode_bytes, decode_file, downmix, probe_file};
 pub use denoise::{DenoiseParams, denoise};
 pub use error::{AudioError, Result};
 pub use resample::resample;

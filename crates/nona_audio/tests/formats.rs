@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use nona_audio::{
     AudioError, LoadOptions, ShortPolicy, WindowAnchor, decode_bytes, decode_file, load,
-    take_window,
+    probe_file, take_window,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -211,4 +211,40 @@ fn broken_files_give_typed_errors_naming_the_file() {
             other => panic!("{name}: expected Truncated, got {other:?}"),
         }
     }
+}
+
+#[test]
+fn probe_reads_headers_only_and_rejects_what_cannot_be_decoded() {
+    for name in [
+        "tone_stereo.wav",
+        "tone_stereo.flac",
+        "tone_stereo.mp3",
+        "tone_stereo.ogg",
+        "tone_stereo.m4a",
+        "tone_stereo.aac",
+    ] {
+        let probed = probe_file(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(probed.sample_rate, Some(44100), "{name}");
+    }
+    let wav = probe_file(&fixture("tone_stereo.wav")).unwrap();
+    assert_eq!(wav.frames, Some(22050));
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.wav");
+    std::fs::write(&empty, b"").unwrap();
+    assert!(matches!(probe_file(&empty), Err(AudioError::Empty { .. })));
+    match probe_file(&fixture("not_audio.wav")) {
+        Err(e @ AudioError::Unsupported { .. }) => {
+            assert!(e.to_string().contains("not_audio.wav"), "{e}");
+        }
+        other => panic!("expected Unsupported, got {other:?}"),
+    }
+    // A WAV cut in half keeps its header: the probe passes, decoding fails.
+    let bytes = std::fs::read(fixture("tone_stereo.wav")).unwrap();
+    let cut = dir.path().join("cut.wav");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    assert!(probe_file(&cut).is_ok());
+    assert!(matches!(
+        decode_file(&cut),
+        Err(AudioError::Truncated { .. })
+    ));
 }
