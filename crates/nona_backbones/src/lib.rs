@@ -1,8 +1,10 @@
 //! Pretrained backbones (CNNs, transformers, audio encoders) behind one trait, with weights resolution.
 //!
-//! A backbone is picked by name from the [registry](crate::backbone::REGISTRY), its weights are
-//! found by [`weights::WeightsLocator`] (local file, Hugging Face cache, download) and it maps a
-//! batch of inputs to pooled `(B, d)` embeddings:
+//! A backbone is picked by name from the [registry](crate::backbone::REGISTRY) (image CNNs, BERT
+//! family text encoders, the Whisper encoder and HuBERT for audio), its weights are found by
+//! [`weights::WeightsLocator`] (local file, Hugging Face cache, download), its pooling may be
+//! chosen per pipeline ([`BuildOptions`]) and it maps a batch of inputs to pooled `(B, d)`
+//! embeddings:
 //!
 //! ```no_run
 //! use nona_backbones::{BackboneInput, DeviceKind, WeightsLocator, load_backbone};
@@ -24,9 +26,11 @@ pub mod vision;
 pub mod weights;
 
 pub use backbone::{
-    Backbone, BackboneInput, InputSpec, LoadedBackbone, backbone_names, build_backbone,
-    load_backbone,
+    Backbone, BackboneInput, BuildOptions, InputKind, InputSpec, LoadedBackbone, PoolingOption,
+    backbone_names, backbone_names_for, build_backbone, build_backbone_with, load_backbone,
 };
 pub use device::DeviceKind;
 pub use error::{Error, Result};
-pub use weights::{ResolvedWeights, WeightsLocator, WeightsSpec};
+pub use weights::{
+    ResolvedTokenizer, ResolvedWeights, TokenizerFormat, TokenizerSpec, WeightsLocator, WeightsSpec,
+};

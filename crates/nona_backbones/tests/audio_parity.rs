@@ -110,7 +110,8 @@ fn encoder_matches_transformers_whisper_model() {
         audio.input(),
         InputSpec::Audio {
             sample_rate: 16_000,
-            window: Some(N_SAMPLES)
+            window: Some(N_SAMPLES),
+            min_samples: 1,
         }
     );
     let mels: Vec<Tensor> = clips
@@ -161,7 +162,7 @@ fn audio_input_is_checked() {
 #[test]
 #[allow(clippy::print_stdout, reason = "the measured errors are reported")]
 fn hubert_matches_transformers_hubert_model() {
-    use nona_backbones::audio::hubert::{Hubert, HubertConfig};
+    use nona_backbones::audio::hubert::{Hubert, HubertConfig, HubertPooling};
     let expected = candle_core::safetensors::load(
         concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -180,8 +181,12 @@ fn hubert_matches_transformers_hubert_model() {
         pos_groups: 4,
         eps: 1e-5,
     };
+    assert_eq!(cfg.min_samples(), 10 + (3 + 2 * 2 - 1) * 5);
+    assert_eq!(cfg.frames(cfg.min_samples()), 1);
+    assert_eq!(cfg.frames(cfg.min_samples() - 1), 0);
+    assert_eq!(HubertConfig::base().min_samples(), 400);
     let vb = VarBuilder::from_backend(Box::new(SyntheticWeights), DType::F32, Device::Cpu);
-    let hubert = Hubert::new("hubert_small_random", vb, cfg).unwrap();
+    let hubert = Hubert::new("hubert_small_random", vb.clone(), cfg.clone()).unwrap();
     let lengths = vec![16_000, 9_600];
     let mut flat = vec![0.0f32; 2 * 16_000];
     for (b, &n) in lengths.iter().enumerate() {
@@ -196,10 +201,23 @@ fn hubert_matches_transformers_hubert_model() {
     let error = relative_error(&head, &expected["head"]);
     println!("hubert hidden states (first 12 frames): relative error {error:.2e}");
     assert!(error < TOLERANCE, "hidden: {error:e}");
-    let pooled = hubert
-        .embed(&BackboneInput::Audio { samples, lengths })
-        .unwrap();
+    let input = BackboneInput::Audio { samples, lengths };
+    let pooled = hubert.embed(&input).unwrap();
     let error = relative_error(&pooled, &expected["pooled_audio"]);
     println!("hubert pooled over audio frames: relative error {error:.2e}");
     assert!(error < TOLERANCE, "pooled: {error:e}");
+    // First-frame pooling is frame 0 of transformers' last hidden state.
+    let first = Hubert::new("hubert_small_random", vb, cfg)
+        .unwrap()
+        .with_pooling(HubertPooling::First)
+        .embed(&input)
+        .unwrap();
+    let frame0 = expected["head"]
+        .narrow(1, 0, 1)
+        .unwrap()
+        .squeeze(1)
+        .unwrap();
+    let error = relative_error(&first, &frame0);
+    println!("hubert first-frame pooling: relative error {error:.2e}");
+    assert!(error < TOLERANCE, "first frame: {error:e}");
 }

@@ -4,7 +4,7 @@
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use nona_backbones::weights::{SyntheticWeights, synthetic_values};
-use nona_backbones::{BackboneInput, backbone_names, build_backbone};
+use nona_backbones::{BackboneInput, InputKind, backbone_names_for, build_backbone};
 
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -38,10 +38,8 @@ fn pooled_outputs_match_pytorch() {
     let expected =
         candle_core::safetensors::load(format!("{FIXTURES}/parity_random.safetensors"), &device)
             .unwrap();
-    for name in backbone_names() {
-        if nona_backbones::text::registered_config(name).is_some() {
-            continue; // text backbones: tests/text_parity.rs
-        }
+    // Text backbones: tests/text_parity.rs; audio: tests/audio_parity.rs.
+    for name in backbone_names_for(InputKind::Image) {
         let weights =
             VarBuilder::from_backend(Box::new(SyntheticWeights), DType::F32, device.clone());
         let backbone = build_backbone(name, weights).unwrap();

@@ -192,7 +192,9 @@ fn registry_names_the_backbones_and_rejects_others() {
             "efficientnet_lite0",
             "bert_base",
             "distilbert_base",
-            "minilm_l6"
+            "minilm_l6",
+            "whisper_tiny_en",
+            "hubert_base"
         ]
     );
     let message = nona_backbones::load_backbone("vgg", &Device::Cpu, &WeightsLocator::from_env())

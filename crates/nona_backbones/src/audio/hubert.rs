@@ -2,7 +2,8 @@
 //! `feat_extract_norm="group"` and `do_stable_layer_norm=False` (hubert-base): a convolutional
 //! feature encoder (bias-free convolutions with GELU, group norm with one group per channel after
 //! the first), a layer-normed linear projection, a weight-normalised grouped convolution as
-//! relative position embedding, layer norm, post-norm transformer blocks; then mean pooling.
+//! relative position embedding, layer norm, post-norm transformer blocks; then mean pooling over
+//! the frames that carry audio, or the first frame ([`HubertPooling`]).
 //! Input: raw 16 kHz waveforms (no normalisation, as hubert-base's feature extractor).
 
 use candle_core::{DType, Module, Tensor};
@@ -53,6 +54,15 @@ impl HubertConfig {
             pos_groups: 16,
             eps: 1e-5,
         }
+    }
+
+    /// The shortest input that gives one output frame: the feature encoder's receptive field
+    /// (400 samples, 25 ms, for hubert-base).
+    pub fn min_samples(&self) -> usize {
+        self.conv_layers
+            .iter()
+            .rev()
+            .fold(1, |need, &(_, k, s)| k + (need - 1) * s)
     }
 
     /// Output frames for `samples` input samples.
@@ -116,10 +126,21 @@ impl Block {
     }
 }
 
-/// HuBERT with mean pooling over the frames that carry audio.
+/// How HuBERT's frame states become one embedding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HubertPooling {
+    /// Mean over the frames that carry audio (the default).
+    #[default]
+    Mean,
+    /// The first frame's state.
+    First,
+}
+
+/// HuBERT with a [`HubertPooling`].
 pub struct Hubert {
     id: String,
     cfg: HubertConfig,
+    pooling: HubertPooling,
     convs: Vec<Conv1d>,
     first_norm: GroupNorm,
     projection_norm: LayerNorm,
@@ -187,7 +208,14 @@ impl Hubert {
                 .map(|i| Block::new(enc.pp("layers").pp(i), &cfg))
                 .collect::<Result<_>>()?,
             cfg,
+            pooling: HubertPooling::Mean,
         })
+    }
+
+    /// The same model with another pooling.
+    pub fn with_pooling(mut self, pooling: HubertPooling) -> Self {
+        self.pooling = pooling;
+        self
     }
 
     /// The configuration.
@@ -242,6 +270,7 @@ impl Backbone for Hubert {
         InputSpec::Audio {
             sample_rate: 16_000,
             window: None,
+            min_samples: self.cfg.min_samples(),
         }
     }
 
@@ -257,9 +286,12 @@ impl Backbone for Hubert {
         let rows = lengths
             .iter()
             .enumerate()
-            .map(|(i, &n)| {
-                let frames = self.cfg.frames(n).clamp(1, t);
-                hidden.get(i)?.narrow(0, 0, frames)?.mean(0)
+            .map(|(i, &n)| match self.pooling {
+                HubertPooling::Mean => {
+                    let frames = self.cfg.frames(n).clamp(1, t);
+                    hidden.get(i)?.narrow(0, 0, frames)?.mean(0)
+                }
+                HubertPooling::First => hidden.get(i)?.get(0),
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
         Ok(Tensor::stack(&rows, 0)?)

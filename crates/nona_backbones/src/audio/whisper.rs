@@ -239,6 +239,7 @@ impl Backbone for WhisperEncoder {
         InputSpec::Audio {
             sample_rate: SAMPLE_RATE,
             window: Some(N_SAMPLES),
+            min_samples: 1,
         }
     }
 

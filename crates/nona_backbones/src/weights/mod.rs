@@ -3,7 +3,9 @@
 //! Resolution order ([`WeightsLocator::resolve`]): an explicit file, then `weights_dir/<known name>`,
 //! then the Hugging Face hub cache, then a download into that cache (unless `HF_HUB_OFFLINE=1`),
 //! else an error that names the file to provide and where. Readable formats: safetensors, zip
-//! PyTorch checkpoints (torch ≥ 1.6) and legacy pre-zip PyTorch pickles.
+//! PyTorch checkpoints (torch ≥ 1.6), legacy pre-zip PyTorch pickles and CTranslate2 Whisper
+//! `model.bin` files (mapped to transformers' encoder names). Tokenizers of text backbones are
+//! found the same way ([`WeightsLocator::resolve_tokenizer`]).
 
 mod hf_cache;
 mod legacy_pickle;
@@ -21,7 +23,7 @@ use crate::{Error, Result};
 
 pub use hf_cache::HfFile;
 pub use legacy_pickle::read_legacy_pth;
-pub use resolve::WeightsLocator;
+pub use resolve::{ResolvedTokenizer, TokenizerFormat, WeightsLocator};
 pub use synthetic::{SyntheticWeights, synthetic_values};
 
 /// Where the weights of one backbone can come from.
@@ -35,6 +37,18 @@ pub struct WeightsSpec {
     pub origin: &'static str,
 }
 
+/// Where the tokenizer of a text backbone can come from.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenizerSpec {
+    /// Paths accepted under the local weights directory (`tokenizer.json` or a WordPiece
+    /// `vocab.txt`), preferred first.
+    pub file_names: &'static [&'static str],
+    /// The `tokenizer.json` on the Hugging Face hub, if published there.
+    pub hf: Option<HfFile>,
+    /// Whether a `vocab.txt` is used lower-cased with accents stripped (uncased models).
+    pub lowercase: bool,
+}
+
 /// How a weights file is encoded, detected from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WeightsFormat {
@@ -45,6 +59,8 @@ pub enum WeightsFormat {
     /// PyTorch legacy checkpoint (pickles followed by raw storages, torch < 1.6 or
     /// `_use_new_zipfile_serialization=False`).
     TorchLegacy,
+    /// CTranslate2 `model.bin` (binary version 6); only Whisper models are read.
+    CTranslate2,
 }
 
 impl WeightsFormat {
@@ -57,9 +73,11 @@ impl WeightsFormat {
             [b'P', b'K', 3, 4, ..] => Ok(Self::TorchZip),
             [0x80, ..] => Ok(Self::TorchLegacy),
             [_, _, _, _, _, _, _, _, b'{'] => Ok(Self::Safetensors),
+            // Binary version 6, then the length-prefixed spec name.
+            [6, 0, 0, 0, ..] => Ok(Self::CTranslate2),
             _ => Err(Error::bad_file(
                 path,
-                "not a safetensors file nor a PyTorch checkpoint",
+                "not a safetensors file, a PyTorch checkpoint nor a CTranslate2 model.bin",
             )),
         }
     }
@@ -86,7 +104,8 @@ impl ResolvedWeights {
         })
     }
 
-    /// Reads every tensor of the file onto `device`, keyed by its state-dict name.
+    /// Reads every tensor of the file onto `device`, keyed by its state-dict name (for a
+    /// CTranslate2 Whisper model: its encoder under transformers' `WhisperEncoder` names, `f32`).
     pub fn load(&self, device: &Device) -> Result<HashMap<String, Tensor>> {
         let tensors = match self.format {
             WeightsFormat::Safetensors => candle_core::safetensors::load(&self.path, device)?,
@@ -95,6 +114,14 @@ impl ResolvedWeights {
                 .map(|(name, tensor)| Ok((name, tensor.to_device(device)?)))
                 .collect::<Result<_>>()?,
             WeightsFormat::TorchLegacy => read_legacy_pth(&self.path, device)?,
+            WeightsFormat::CTranslate2 => {
+                crate::audio::ctranslate2::Ct2Model::read(&self.path)?
+                    .whisper_encoder(device)
+                    .ok_or_else(|| {
+                        Error::bad_file(&self.path, "not a CTranslate2 Whisper (WhisperSpec) model")
+                    })?
+                    .1
+            }
         };
         Ok(tensors)
     }

@@ -1,9 +1,59 @@
 //! [`WeightsLocator`]: the resolution order local file → Hugging Face cache → download → error.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use super::{ResolvedWeights, WeightsSpec, hf_cache};
+use super::{ResolvedWeights, TokenizerSpec, WeightsSpec, hf_cache, sha256_file};
 use crate::{Error, Result};
+
+/// How a tokenizer file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenizerFormat {
+    /// A Hugging Face `tokenizer.json` (the full pipeline).
+    Json,
+    /// A WordPiece `vocab.txt`, one token per line (BERT's pipeline is rebuilt around it).
+    Vocab,
+}
+
+impl TokenizerFormat {
+    /// `.json` files are `tokenizer.json`s; anything else is read as a `vocab.txt`.
+    pub fn of(path: &Path) -> Self {
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            Self::Json
+        } else {
+            Self::Vocab
+        }
+    }
+}
+
+/// A tokenizer file that was found, with its provenance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedTokenizer {
+    /// The file.
+    pub path: PathBuf,
+    /// How it is written.
+    pub format: TokenizerFormat,
+    /// Lower-case hex sha256 of its bytes.
+    pub sha256: String,
+    /// Lower-case a `vocab.txt`'s input (from the backbone's [`TokenizerSpec`]).
+    pub lowercase: bool,
+}
+
+impl ResolvedTokenizer {
+    fn from_file(path: &Path, spec: &TokenizerSpec) -> Result<Self> {
+        Ok(Self {
+            path: path.to_owned(),
+            format: TokenizerFormat::of(path),
+            sha256: sha256_file(path)?,
+            lowercase: spec.lowercase,
+        })
+    }
+}
+
+/// The files looked for next to a weights file, preferred first.
+const BESIDE_WEIGHTS: [&str; 2] = ["tokenizer.json", "vocab.txt"];
 
 /// Where to look for weights files; build it with [`WeightsLocator::from_env`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +139,69 @@ impl WeightsLocator {
                 match hf_cache::download(&self.hf_hub_cache, hf) {
                     Ok(path) => return ResolvedWeights::from_file(&path),
                     Err(e) => hint.push_str(&format!(" and downloading it failed: {e}")),
+                }
+            }
+        }
+        Err(Error::WeightsNotFound(hint))
+    }
+
+    /// Finds the tokenizer of text backbone `name`: `explicit` when given; else `tokenizer.json`
+    /// or `vocab.txt` in the directory of the weights file (`weights`, when the weights come from
+    /// a file); else `weights_dir/<known name>`; else the Hugging Face cache, downloading unless
+    /// offline; else an error that says which file to put where.
+    pub fn resolve_tokenizer(
+        &self,
+        name: &str,
+        spec: &TokenizerSpec,
+        explicit: Option<&Path>,
+        weights: Option<&Path>,
+    ) -> Result<ResolvedTokenizer> {
+        if let Some(file) = explicit {
+            if !file.is_file() {
+                return Err(Error::WeightsNotFound(format!(
+                    "tokenizer file {} given for `{name}` does not exist",
+                    file.display()
+                )));
+            }
+            return ResolvedTokenizer::from_file(file, spec);
+        }
+        let beside = weights
+            .and_then(Path::parent)
+            .into_iter()
+            .flat_map(|dir| BESIDE_WEIGHTS.iter().map(move |f| dir.join(f)));
+        let local = spec.file_names.iter().map(|f| self.weights_dir.join(f));
+        if let Some(found) = beside.chain(local).find(|p| p.is_file()) {
+            return ResolvedTokenizer::from_file(&found, spec);
+        }
+        let dir = self.weights_dir.display();
+        let wanted: Vec<String> = spec
+            .file_names
+            .iter()
+            .map(|f| format!("{dir}/{f}"))
+            .collect();
+        let mut hint = format!(
+            "no tokenizer for backbone `{name}`: put {} in place (or name one with `tokenizer = ...`)",
+            wanted.join(" or ")
+        );
+        if let Some(weights) = weights.and_then(Path::parent) {
+            hint.push_str(&format!(
+                ", or a tokenizer.json / vocab.txt next to the weights in {}",
+                weights.display()
+            ));
+        }
+        if let Some(hf) = &spec.hf {
+            if let Some(cached) = hf_cache::cached_file(&self.hf_hub_cache, hf) {
+                return ResolvedTokenizer::from_file(&cached, spec);
+            }
+            if self.offline {
+                hint.push_str(&format!(
+                    "; HF_HUB_OFFLINE=1 forbids downloading {}",
+                    hf.url()
+                ));
+            } else {
+                match hf_cache::download(&self.hf_hub_cache, hf) {
+                    Ok(path) => return ResolvedTokenizer::from_file(&path, spec),
+                    Err(e) => hint.push_str(&format!("; downloading it failed: {e}")),
                 }
             }
         }
