@@ -135,3 +135,134 @@ pub fn assert_conforms(schema: &SchemaFile, table: &Path) {
         );
     }
 }
+
+/// The repository root (for `weights/` and `tests/fixtures/`).
+pub const REPO_ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+/// The repository's weights directory: `$NONA_WEIGHTS_DIR` when set, else `<repo>/weights`
+/// (filled by `make weights`).
+pub fn repo_weights_dir() -> PathBuf {
+    std::env::var_os("NONA_WEIGHTS_DIR")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from(REPO_ROOT).join("weights"), PathBuf::from)
+}
+
+/// `relative` under [`repo_weights_dir`], or `None` (with a SKIPPED line on stderr naming
+/// `test`) when `make weights` has not been run.
+#[allow(clippy::print_stderr, reason = "a skipped test says why")]
+pub fn real_weights(test: &str, relative: &str) -> Option<PathBuf> {
+    let path = repo_weights_dir().join(relative);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!(
+            "SKIPPED {test}: {} is missing; run `make weights`",
+            path.display()
+        );
+        None
+    }
+}
+
+/// Ids, row-major embeddings and width of an `embeddings` table, in table order.
+pub fn read_embeddings(dir: &Path) -> (Vec<String>, Vec<f32>, usize) {
+    let dataset = nona_table::Dataset::open(dir).unwrap();
+    let (mut ids, mut values, mut dim) = (Vec::new(), Vec::new(), 0);
+    for batch in dataset.read_all().unwrap() {
+        let id = nona_table::string_column(&batch, "id", dir).unwrap();
+        ids.extend((0..batch.num_rows()).map(|r| id.value(r).to_owned()));
+        let (v, d) = nona_table::embedding_rows(&batch, "embedding", dir).unwrap();
+        values.extend(v);
+        dim = d;
+    }
+    (ids, values, dim)
+}
+
+/// Footer metadata of the first part of the table at `dir`.
+pub fn table_metadata(dir: &Path) -> nona_table::Metadata {
+    nona_table::Dataset::open(dir).unwrap().metadata().clone()
+}
+
+/// The errors table at `dir` as `(id, source, message)`, sorted by id; empty when absent.
+pub fn error_rows(dir: &Path) -> Vec<(String, String, String)> {
+    if !dir.exists() {
+        return Vec::new();
+    }
+    let dataset = nona_table::Dataset::open(dir).unwrap();
+    let mut rows = Vec::new();
+    for batch in dataset.read_all().unwrap() {
+        let ids = nona_table::optional_string_column(&batch, "id", dir).unwrap();
+        let sources = nona_table::string_column(&batch, "source", dir).unwrap();
+        let messages = nona_table::string_column(&batch, "message", dir).unwrap();
+        for r in 0..batch.num_rows() {
+            let id = ids.map_or(String::new(), |ids| ids.value(r).to_owned());
+            rows.push((
+                id,
+                sources.value(r).to_owned(),
+                messages.value(r).to_owned(),
+            ));
+        }
+    }
+    rows.sort();
+    rows
+}
+
+/// `max |a - b| / max |b|` over two equally long slices.
+pub fn relative_error(actual: &[f32], expected: &[f32]) -> f32 {
+    assert_eq!(actual.len(), expected.len());
+    let diff = actual
+        .iter()
+        .zip(expected)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    let scale = expected.iter().map(|b| b.abs()).fold(0.0f32, f32::max);
+    diff / scale
+}
+
+/// Writes 16-bit PCM WAV `path` with `channels` identical channels of `samples` (in `[-1, 1]`).
+pub fn write_wav(path: &Path, samples: &[f32], rate: u32, channels: u16) {
+    let data_len = (samples.len() * 2 * usize::from(channels)) as u32;
+    let mut bytes = Vec::with_capacity(44 + data_len as usize);
+    bytes.extend_from_slice(b"RIFF");
+    bytes.extend_from_slice(&(36 + data_len).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16u32.to_le_bytes());
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    bytes.extend_from_slice(&channels.to_le_bytes());
+    bytes.extend_from_slice(&rate.to_le_bytes());
+    bytes.extend_from_slice(&(rate * 2 * u32::from(channels)).to_le_bytes());
+    bytes.extend_from_slice(&(2 * channels).to_le_bytes());
+    bytes.extend_from_slice(&16u16.to_le_bytes());
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&data_len.to_le_bytes());
+    for &s in samples {
+        let value = (s.clamp(-1.0, 1.0) * 32767.0).round() as i16;
+        for _ in 0..channels {
+            bytes.extend_from_slice(&value.to_le_bytes());
+        }
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// `seconds` of a sine at `freq` Hz and amplitude `amplitude`, sampled at `rate`.
+pub fn sine(freq: f32, amplitude: f32, seconds: f32, rate: u32) -> Vec<f32> {
+    let n = (seconds * rate as f32).round() as usize;
+    (0..n)
+        .map(|i| amplitude * (2.0 * std::f32::consts::PI * freq * i as f32 / rate as f32).sin())
+        .collect()
+}
+
+/// The parity tolerance of a stage row against the library's embedding of the same input alone
+/// (relative to the largest expected value).
+pub const PARITY_TOLERANCE: f32 = 1e-5;
+
+/// Asserts `actual` is within [`PARITY_TOLERANCE`] of `expected` and reports the error (run with
+/// `--nocapture` to see it).
+#[allow(clippy::print_stdout, reason = "the measured errors are reported")]
+pub fn assert_parity(label: &str, actual: &[f32], expected: &[f32]) {
+    let error = relative_error(actual, expected);
+    println!("parity {label}: relative error {error:.2e}");
+    assert!(
+        error < PARITY_TOLERANCE,
+        "{label}: relative error {error:e}"
+    );
+}

@@ -1,9 +1,15 @@
 //! The `preprocess` stage: reads the manifest, checks every sample, and writes the `samples`
 //! table (id, input, label, group, source_row).
 //!
-//! It also carries the per-modality transforms (`[preprocess.image]`); those are applied on the
-//! fly by the `embed` stage as it streams samples into the backbone, so large decoded tensors are
-//! never written to disk. They are part of this stage's fingerprint, hence of `embed`'s.
+//! It also carries the per-modality options (`[preprocess.image]`, `[preprocess.text]`,
+//! `[preprocess.audio]`); those are applied on the fly by the `embed` stage as it streams samples
+//! into the backbone, so large decoded tensors are never written to disk. They are part of this
+//! stage's fingerprint, hence of `embed`'s.
+//!
+//! Checks per modality: image files must exist and have a decodable header; audio files must
+//! exist, be non-empty and have a container and codec this build decodes (headers only: a
+//! truncated stream fails later, in `embed`); texts must not be blank (`source = "column"`), or
+//! the named `.txt` file must be readable UTF-8 and not blank (`source = "file"`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -34,6 +40,12 @@ pub struct PreprocessConfig {
     /// Image transforms (`[preprocess.image]`), for image datasets.
     #[serde(default)]
     pub image: Option<ImageOptions>,
+    /// Where texts come from and how long they may be (`[preprocess.text]`), for text datasets.
+    #[serde(default)]
+    pub text: Option<TextOptions>,
+    /// How clips become backbone input (`[preprocess.audio]`), for audio datasets.
+    #[serde(default)]
+    pub audio: Option<AudioOptions>,
 }
 
 impl Default for PreprocessConfig {
@@ -42,9 +54,172 @@ impl Default for PreprocessConfig {
             on_error: OnError::default(),
             shard_rows: default_shard_rows(),
             image: None,
+            text: None,
+            audio: None,
         }
     }
 }
+
+/// `[preprocess.text]`: where the text of a sample is and how much of it the backbone reads.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextOptions {
+    /// `column`: the input column holds the text; `file`: it names a UTF-8 text file (relative to
+    /// `dataset.root`, through `input_template` when set).
+    #[serde(default)]
+    pub source: TextSource,
+    /// Truncate every text to this many tokens, special tokens included (default: the
+    /// backbone's maximum, e.g. 512 for BERT, 256 for MiniLM).
+    #[serde(default)]
+    pub max_tokens: Option<usize>,
+}
+
+/// Where a text sample's text is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextSource {
+    /// In the manifest's input column.
+    #[default]
+    Column,
+    /// In a file the input column names.
+    File,
+}
+
+/// `[preprocess.audio]`: decode → mono → resample to the backbone's rate (16 kHz) → optional
+/// denoise → fixed-length window.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudioOptions {
+    /// Window length in seconds: longer clips are trimmed, shorter ones zero-padded (or rejected,
+    /// see `short`). Default: the backbone's window (30 s for Whisper), else the whole clip.
+    #[serde(default)]
+    pub duration_s: Option<f64>,
+    /// Where the window sits in a longer clip: `start` or `center`.
+    #[serde(default)]
+    pub anchor: AudioAnchor,
+    /// Clips shorter than `duration_s`: `pad` with zeros, or `error` (an errors-table row).
+    #[serde(default)]
+    pub short: ShortClips,
+    /// Stationary spectral gating as the `noisereduce` package (noise profile from the clip).
+    #[serde(default)]
+    pub denoise: bool,
+    /// Silent clips (peak amplitude at most `silence_threshold`): `keep` them, or `error`.
+    #[serde(default)]
+    pub silence: SilentClips,
+    /// Peak amplitude (full scale 1.0) at or below which a clip counts as silent.
+    #[serde(default = "default_silence_threshold")]
+    pub silence_threshold: f32,
+}
+
+impl Default for AudioOptions {
+    fn default() -> Self {
+        Self {
+            duration_s: None,
+            anchor: AudioAnchor::default(),
+            short: ShortClips::default(),
+            denoise: false,
+            silence: SilentClips::default(),
+            silence_threshold: default_silence_threshold(),
+        }
+    }
+}
+
+fn default_silence_threshold() -> f32 {
+    1e-4
+}
+
+/// Where a window is taken from a clip longer than it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AudioAnchor {
+    /// The first samples.
+    #[default]
+    Start,
+    /// The middle samples.
+    Center,
+}
+
+/// What to do with a clip shorter than the window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShortClips {
+    /// Zero-pad it at the end.
+    #[default]
+    Pad,
+    /// Record it in the errors table.
+    Error,
+}
+
+/// What to do with a silent clip.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SilentClips {
+    /// Embed it like any other.
+    #[default]
+    Keep,
+    /// Record it in the errors table.
+    Error,
+}
+
+impl AudioOptions {
+    /// How `nona_audio` loads a clip for a backbone reading `sample_rate` Hz with its own window
+    /// of `backbone_window` samples (`None`: any length).
+    pub fn load_options(
+        &self,
+        sample_rate: u32,
+        backbone_window: Option<usize>,
+    ) -> nona_audio::LoadOptions {
+        let mut options = nona_audio::LoadOptions::new(sample_rate);
+        options.window = match self.duration_s {
+            Some(seconds) => Some((seconds * f64::from(sample_rate)).round() as usize),
+            None => backbone_window,
+        };
+        options.anchor = match self.anchor {
+            AudioAnchor::Start => nona_audio::WindowAnchor::Start,
+            AudioAnchor::Center => nona_audio::WindowAnchor::Center,
+        };
+        options.short = match self.short {
+            ShortClips::Pad => nona_audio::ShortPolicy::Pad,
+            ShortClips::Error => nona_audio::ShortPolicy::Error,
+        };
+        options.reject_silence_below =
+            (self.silence == SilentClips::Error).then_some(self.silence_threshold);
+        options.denoise = self.denoise.then(nona_audio::DenoiseParams::default);
+        options
+    }
+
+    /// Problems with the values, as (key under `preprocess.audio`, message).
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if let Some(seconds) = self.duration_s
+            && !(seconds.is_finite() && seconds > 0.0)
+        {
+            problems.push((
+                "duration_s",
+                format!("`duration_s` must be a positive number of seconds, got {seconds}"),
+            ));
+        }
+        if !(self.silence_threshold.is_finite() && self.silence_threshold >= 0.0) {
+            problems.push((
+                "silence_threshold",
+                format!(
+                    "`silence_threshold` must be a peak amplitude >= 0 (full scale 1.0), got {}",
+                    self.silence_threshold
+                ),
+            ));
+        }
+        if self.duration_s.is_none() && self.short == ShortClips::Error {
+            problems.push((
+                "short",
+                "`short = \"error\"` needs a `duration_s` to compare clips with".to_owned(),
+            ));
+        }
+        problems
+    }
+}
+
+/// The fewest tokens a text can be truncated to: `[CLS]`, one token, `[SEP]`.
+pub const MIN_TOKENS: usize = 3;
 
 /// `[preprocess.image]`: how images become backbone input.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -216,6 +391,33 @@ impl PreprocessStage {
                 ),
             ));
         }
+        for (key, present, wanted) in [
+            ("text", config.text.is_some(), Modality::Text),
+            ("audio", config.audio.is_some(), Modality::Audio),
+        ] {
+            if present && dataset.modality != wanted {
+                errors.push(pipeline.error_at(
+                    &format!("preprocess.{key}"),
+                    format!(
+                        "`[preprocess.{key}]` is for {key} datasets, but `dataset.modality` is {:?}",
+                        dataset.modality
+                    ),
+                ));
+            }
+        }
+        if let Some(max) = config.text.as_ref().and_then(|t| t.max_tokens)
+            && max < MIN_TOKENS
+        {
+            errors.push(pipeline.error_at(
+                "preprocess.text.max_tokens",
+                format!(
+                    "`max_tokens` must be at least {MIN_TOKENS} (two special tokens and one of the text), got {max}"
+                ),
+            ));
+        }
+        for (key, message) in config.audio.iter().flat_map(AudioOptions::problems) {
+            errors.push(pipeline.error_at(&format!("preprocess.audio.{key}"), message));
+        }
         let invalid = config.image.as_ref().and_then(|image| {
             nona_image::Preprocessor::new(image.channels(), image.to_image_transforms()).err()
         });
@@ -284,9 +486,23 @@ impl PreprocessStage {
             .input
             .as_deref()
             .ok_or_else(|| fail(format!("empty input (column `{}`)", dataset.input_column)))?;
-        let input = match self.dataset.modality {
-            Modality::Text => raw.to_owned(),
-            Modality::Image | Modality::Audio => {
+        let text_source = self
+            .config
+            .text
+            .as_ref()
+            .map(|t| t.source)
+            .unwrap_or_default();
+        let input = match (self.dataset.modality, text_source) {
+            (Modality::Text, TextSource::Column) => {
+                if raw.trim().is_empty() {
+                    return Err(fail(format!(
+                        "empty or whitespace-only text (column `{}`)",
+                        dataset.input_column
+                    )));
+                }
+                raw.to_owned()
+            }
+            (Modality::Text, TextSource::File) | (Modality::Image | Modality::Audio, _) => {
                 let relative = match &dataset.input_template {
                     Some(template) => template.replace("{}", raw),
                     None => raw.to_owned(),
@@ -304,7 +520,9 @@ impl PreprocessStage {
     }
 }
 
-/// Checks that a sample file exists and, for images, that its header decodes to a non-empty image.
+/// Checks that a sample file exists and is not empty; for images, that its header decodes to a
+/// non-empty image; for audio, that its container and codec can be decoded; for text, that it is
+/// UTF-8 and not blank.
 fn probe_file(path: &Path, modality: Modality) -> Result<(), String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read file: {e}"))?;
     if !meta.is_file() {
@@ -323,7 +541,30 @@ fn probe_file(path: &Path, modality: Modality) -> Result<(), String> {
             return Err(format!("image has zero size ({width}×{height})"));
         }
     }
+    if modality == Modality::Audio {
+        nona_audio::probe_file(path).map_err(|e| audio_message(&e, path))?;
+    }
+    if modality == Modality::Text {
+        let text = read_text_file(path)?;
+        if text.trim().is_empty() {
+            return Err("empty or whitespace-only text".to_owned());
+        }
+    }
     Ok(())
+}
+
+/// Reads a text sample's file as UTF-8.
+pub(crate) fn read_text_file(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read file: {e}"))?;
+    String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))
+}
+
+/// An audio error's message without the leading `path: ` (the errors table has the path in its
+/// `source` column).
+pub(crate) fn audio_message(error: &nona_audio::AudioError, path: &Path) -> String {
+    let text = error.to_string();
+    text.strip_prefix(&format!("{}: ", path.display()))
+        .map_or_else(|| text.clone(), str::to_owned)
 }
 
 fn manifest_columns(dataset: &DatasetConfig) -> Vec<&str> {
