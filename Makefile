@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 NONA_DEBUG := $(CURDIR)/target/debug/nona
 
-.PHONY: help rsna demo test test-rust test-python build lint weights bench clean weights-image
+.PHONY: help rsna demo demo-text demo-audio test test-rust test-python build lint weights bench clean weights-image
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,6 +20,16 @@ demo: build weights ## Embed a GENERATED image set with the real EfficientNet-Li
 	@test -f data/demo-images/labels.csv || $(PYTHON) scripts/demo/make_demo_images.py data/demo-images 200
 	target/release/nona run pipelines/demo-images.toml
 	target/release/nona inspect runs/demo-images/embed --rows 3
+
+demo-text: build weights ## Embed GENERATED messy reviews with the real all-MiniLM-L6-v2 weights.
+	@test -f data/demo-text/labels.csv || $(PYTHON) scripts/demo/make_demo_text.py data/demo-text 300
+	target/release/nona run pipelines/demo-text.toml
+	target/release/nona inspect runs/demo-text/embed --rows 3
+
+demo-audio: build weights ## Embed GENERATED tones with the real Whisper tiny.en encoder.
+	@test -f data/demo-audio/labels.csv || $(PYTHON) scripts/demo/make_demo_audio.py data/demo-audio 60
+	target/release/nona run pipelines/demo-audio.toml
+	target/release/nona inspect runs/demo-audio/embed --rows 3
 
 build: ## Build the nona binary (release).
 	$(CARGO) build --release --bin nona
@@ -44,7 +54,9 @@ bench: weights ## Throughput tables (release): k-NN grid, image preprocessing, b
 	$(CARGO) bench -p nona_train --bench train_epoch
 	@echo "Reference figures (need the reference venvs, see each script's header):"
 	@echo "  tests/fixtures/knn/bench_sklearn.py 10000 100000"
-	@echo "  tests/fixtures/backbones/bench_torch.py"
+	@echo "  tests/fixtures/backbones/bench_torch.py            (image backbones)"
+	@echo "  tests/fixtures/backbones/bench_torch_text_audio.py (text backbones, Whisper encoder)"
+	@echo "  tests/fixtures/audio/bench_audio_reference.py      (audio decode/resample/denoise)"
 	@echo "  tests/fixtures/train/bench_reference.py"
 
 lint: ## Clippy on everything, warnings as errors.
