@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 NONA_DEBUG := $(CURDIR)/target/debug/nona
 
-.PHONY: help rsna demo demo-text demo-audio test test-rust test-python build lint weights bench clean weights-image
+.PHONY: help rsna synthetic demo demo-text demo-audio test test-rust test-python build lint weights bench clean weights-image
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,6 +20,10 @@ demo: build weights ## Embed a GENERATED image set with the real EfficientNet-Li
 	@test -f data/demo-images/labels.csv || $(PYTHON) scripts/demo/make_demo_images.py data/demo-images 200
 	target/release/nona run pipelines/demo-images.toml
 	target/release/nona inspect runs/demo-images/embed --rows 3
+
+synthetic: build ## The paper's Fig. 3 on GENERATED 2-d surfaces: linear, k-NN, NONA, NONA+SoftStep (about 3 min).
+	target/release/nona run pipelines/synthetic.toml
+	@echo "summary: runs/synthetic/surfaces/summary.md, plots: runs/synthetic/surfaces/plots/"
 
 demo-text: build weights ## Embed GENERATED messy reviews with the real all-MiniLM-L6-v2 weights.
 	@test -f data/demo-text/labels.csv || $(PYTHON) scripts/demo/make_demo_text.py data/demo-text 300

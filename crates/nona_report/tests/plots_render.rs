@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use nona_report::plots::{
-    CdDiagram, EmbeddingPanel, LearningCurve, critical_difference_diagram, embedding_maps,
-    learning_curves, predicted_vs_true,
+    CdDiagram, EmbeddingPanel, LearningCurve, SurfacePanel, SurfacePanels,
+    critical_difference_diagram, embedding_maps, learning_curves, predicted_vs_true,
+    surface_panels, surface_panels_size,
 };
 use nona_report::stats::{friedman, nemenyi, non_significant_groups};
 
@@ -181,4 +182,79 @@ fn predicted_vs_true_with_identity_line() {
     predicted_vs_true(&path, "NONA, seed 0: test split", &y_true, &y_pred).unwrap();
     assert_png(&path, (640, 640), 10);
     assert!(predicted_vs_true(&path, "bad", &y_true, &y_pred[..5]).is_err());
+}
+
+#[test]
+fn surface_panels_truth_next_to_learned_surfaces() {
+    let out = output_dir();
+    let resolution = 40;
+    let grid = |f: &dyn Fn(f64, f64) -> f64| -> Vec<f64> {
+        (0..resolution * resolution)
+            .map(|i| {
+                let centre = |k: usize| -1.0 + (k as f64 + 0.5) * 2.0 / resolution as f64;
+                f(centre(i % resolution), centre(i / resolution))
+            })
+            .collect()
+    };
+    let truth = grid(&|x, y| x.hypot(y));
+    let linear = grid(&|_, y| 0.75 + 0.1 * y);
+    let blocky = grid(&|x, y| ((x * 4.0).round() / 4.0).hypot((y * 4.0).round() / 4.0));
+    let mut holes = truth.clone();
+    holes[0] = f64::NAN;
+    let panels = [
+        SurfacePanel {
+            title: "truth",
+            values: &truth,
+        },
+        SurfacePanel {
+            title: "linear: MSE 36.9",
+            values: &linear,
+        },
+        SurfacePanel {
+            title: "k-NN: MSE 3.10",
+            values: &blocky,
+        },
+        SurfacePanel {
+            title: "NONA: MSE 2.58",
+            values: &holes,
+        },
+    ];
+    let plot = SurfacePanels {
+        title: "radial, seed 0",
+        resolution,
+        extent: (-1.0, 1.0),
+        range: (0.0, 2f64.sqrt()),
+        panels: &panels,
+    };
+    let path = out.dir.join("surface_panels.png");
+    surface_panels(&path, &plot).unwrap();
+    let size = surface_panels_size(4);
+    assert_png(&path, size, 100);
+
+    // The truth panel is dark (low) at the centre and bright (high) in the corners: sample the
+    // middle and a corner of the first plotting area (x from 40 + 44, y from 44 + 30 + 6).
+    let image = image::open(&path).unwrap().to_rgb8();
+    let (left, top, side) = (84, 80, 300);
+    let centre = image.get_pixel(left + side / 2, top + side / 2).0;
+    let corner = image.get_pixel(left + 3, top + 3).0;
+    let brightness = |p: [u8; 3]| p.iter().map(|&c| u32::from(c)).sum::<u32>();
+    assert!(
+        brightness(corner) > brightness(centre) + 200,
+        "{corner:?} vs {centre:?}"
+    );
+
+    let short = SurfacePanel {
+        title: "short",
+        values: &truth[..10],
+    };
+    let bad = SurfacePanels {
+        panels: &[short],
+        ..plot
+    };
+    assert!(surface_panels(&path, &bad).is_err());
+    let inverted = SurfacePanels {
+        range: (1.0, 0.0),
+        ..plot
+    };
+    assert!(surface_panels(&path, &inverted).is_err());
 }

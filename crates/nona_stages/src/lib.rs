@@ -10,6 +10,7 @@ mod embedding_table;
 pub mod knn;
 mod preprocess;
 pub mod report;
+pub mod surfaces;
 pub mod train;
 
 use nona_pipeline::Stage;
@@ -19,7 +20,7 @@ pub use common::OnError;
 pub use embedding_table::{EmbeddingColumns, EmbeddingTable};
 
 /// Stage section names, in execution (dependency) order.
-pub const STAGES: &[&str] = &["preprocess", "embed", "train", "knn", "report"];
+pub const STAGES: &[&str] = &["preprocess", "embed", "train", "knn", "report", "surfaces"];
 
 /// Reads a stage's section: `Ok(None)` when the pipeline does not declare it.
 type Constructor = fn(&Pipeline) -> Result<Option<Box<dyn Stage>>, Vec<ConfigError>>;
@@ -31,6 +32,7 @@ const CONSTRUCTORS: &[Constructor] = &[
     |p| boxed(train::TrainStage::from_pipeline(p)),
     |p| boxed(knn::KnnStage::from_pipeline(p)),
     |p| boxed(report::ReportStage::from_pipeline(p)),
+    |p| boxed(surfaces::SurfacesStage::from_pipeline(p)),
 ];
 
 fn boxed<S: Stage + 'static>(

@@ -1,0 +1,201 @@
+//! The `surfaces` stage: the NONA paper's Fig. 3 without any data. Points drawn uniformly on
+//! `[−1, 1]²` get a target (linear, radial, pyramid, spiral or checkerboard) plus Gaussian
+//! noise; linear regression, the tuned k-NN baseline, NONA and NONA+SoftStep are fitted on the
+//! paper's splits and compared on the test split.
+//!
+//! One work unit is one (surface, seed), surface-major, so a run resumes and shards like every
+//! stage. Each unit writes:
+//! * `metrics/`: one row per method (split sizes, test MSE × 10³ on min-max scaled labels and
+//!   in original units, NONA's epochs, k-NN's chosen k, p and weighting);
+//! * `predictions/`: every point of every split with each method's prediction (training-split
+//!   predictions are in-sample: NONA's bank and k-NN's neighbours include the point itself);
+//! * `plots/<surface>-seed<k>.png`: the noise-free target next to each method's learned surface
+//!   on one colour scale, titles with the test MSE.
+//!
+//! The unit that completes the stage (in this process) also writes `summary.md`: mean ± sd per
+//! surface × method. Units run concurrently (`threads`), each on a one-thread pool: the
+//! networks are tiny, so one unit per core beats several cores per unit.
+
+mod compute;
+mod config;
+mod output;
+mod tables;
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
+
+use anyhow::{Context, anyhow};
+use arrow::datatypes::SchemaRef;
+use nona_pipeline::config::{ConfigError, Pipeline};
+use nona_pipeline::run_dir::write_atomic;
+use nona_pipeline::{Plan, Stage, StageContext, UnitOutput};
+use nona_train::Surface;
+use serde_json::json;
+
+pub use config::{KnnSettings, KnnWeights, Method, NonaSettings, SurfacesConfig};
+pub use output::{PLOTS_DIR, SUMMARY_FILE, plot_name};
+pub use tables::{metrics_schema, predictions_schema};
+
+use tables::MetricRow;
+
+/// The surfaces stage.
+pub struct SurfacesStage {
+    config: SurfacesConfig,
+    seeds: Vec<u64>,
+    /// Metrics of the units this process finished, for the summary.
+    finished: Mutex<BTreeMap<usize, Vec<MetricRow>>>,
+}
+
+impl SurfacesStage {
+    /// Reads and checks `[surfaces]`; `None` if absent.
+    pub fn from_pipeline(pipeline: &Pipeline) -> Result<Option<Self>, Vec<ConfigError>> {
+        let config = match pipeline.section::<SurfacesConfig>("surfaces") {
+            Ok(Some(config)) => config,
+            Ok(None) => return Ok(None),
+            Err(error) => return Err(vec![error]),
+        };
+        let errors = config.check(pipeline);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Some(Self {
+            seeds: config.seed_values(),
+            config,
+            finished: Mutex::new(BTreeMap::new()),
+        }))
+    }
+
+    fn units(&self) -> usize {
+        self.config.surfaces.len() * self.seeds.len()
+    }
+
+    /// The surface and seed of `unit`.
+    fn unit(&self, unit: usize) -> Option<(Surface, u64)> {
+        let surface = *self.config.surfaces.get(unit / self.seeds.len())?;
+        Some((surface, self.seeds[unit % self.seeds.len()]))
+    }
+
+    /// Writes `summary.md` from the metrics of every unit: those finished in this process from
+    /// memory, the others from their parts.
+    fn write_summary(
+        &self,
+        ctx: &StageContext,
+        finished: &BTreeMap<usize, Vec<MetricRow>>,
+    ) -> anyhow::Result<()> {
+        let mut rows = Vec::new();
+        for unit in 0..self.units() {
+            match finished.get(&unit) {
+                Some(unit_rows) => rows.extend(unit_rows.iter().cloned()),
+                None => rows.extend(tables::read_metrics(
+                    &ctx.dir.part(self.main_table(), unit),
+                )?),
+            }
+        }
+        let text = output::summary(&ctx.pipeline.name, &self.config, &rows)?;
+        let path = ctx.dir.path().join(SUMMARY_FILE);
+        write_atomic(&path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+        output::remove_plot_temporaries(ctx.dir.path());
+        Ok(())
+    }
+}
+
+impl Stage for SurfacesStage {
+    fn name(&self) -> &'static str {
+        "surfaces"
+    }
+
+    fn depends_on(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn fingerprint_inputs(&mut self, _pipeline: &Pipeline) -> anyhow::Result<serde_json::Value> {
+        Ok(json!({ "surfaces": serde_json::to_value(&self.config)? }))
+    }
+
+    fn fail_on_error(&self) -> bool {
+        false
+    }
+
+    fn schema(&self) -> SchemaRef {
+        metrics_schema()
+    }
+
+    fn main_table(&self) -> Option<&'static str> {
+        Some("metrics")
+    }
+
+    fn tables(&self) -> Vec<(&'static str, SchemaRef)> {
+        vec![("predictions", predictions_schema())]
+    }
+
+    fn concurrent_units(&self) -> usize {
+        self.config
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    fn generates_data(&self) -> bool {
+        true
+    }
+
+    fn metadata(&self) -> nona_table::Metadata {
+        let mut metadata = nona_table::Metadata::new();
+        metadata.insert(
+            "nona.surfaces".to_owned(),
+            serde_json::to_string(&self.config).unwrap_or_default(),
+        );
+        metadata
+    }
+
+    fn plan(&mut self, ctx: &StageContext) -> anyhow::Result<Plan> {
+        let finished = self
+            .finished
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        finished.clear();
+        let units = self.units();
+        // A process killed after the last unit's marker but before the summary: write it now.
+        if (0..units).all(|u| ctx.dir.unit_done(u)) && !ctx.dir.path().join(SUMMARY_FILE).exists() {
+            self.write_summary(ctx, &BTreeMap::new())?;
+        }
+        Ok(Plan {
+            unit_items: vec![self.config.methods.len() as u64; units],
+        })
+    }
+
+    fn run_unit(&self, ctx: &StageContext, unit: usize) -> anyhow::Result<UnitOutput> {
+        let (surface, seed) = self
+            .unit(unit)
+            .ok_or_else(|| anyhow!("the stage has no unit {unit}"))?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .context("starting a unit's thread pool")?;
+        let result = pool.install(|| {
+            compute::run_unit(&self.config, surface, seed, || ctx.progress.advance(1))
+        })?;
+        output::write_plot(ctx.dir.path(), &self.config, &result)?;
+        let metrics: Vec<MetricRow> = result.methods.iter().map(|m| m.metrics.clone()).collect();
+        let mut out = UnitOutput {
+            rows: vec![tables::metrics_batch(&metrics)?],
+            errors: result.errors.clone(),
+            ..UnitOutput::default()
+        };
+        out.tables.insert(
+            "predictions",
+            vec![tables::predictions_batch(&result.prediction_rows())?],
+        );
+
+        let mut finished = self.finished.lock().unwrap_or_else(PoisonError::into_inner);
+        finished.insert(unit, metrics);
+        if (0..self.units()).all(|u| finished.contains_key(&u) || ctx.dir.unit_done(u)) {
+            self.write_summary(ctx, &finished)?;
+        }
+        Ok(out)
+    }
+}
