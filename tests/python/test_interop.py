@@ -22,6 +22,28 @@ def _record(stage_dir: Path) -> dict:
     return json.loads((stage_dir / "_record.json").read_text())
 
 
+TYPE_NAMES = {pa.string(): "utf8", pa.float64(): "float64", pa.int64(): "int64"}
+
+
+def _assert_matches_schema_file(table_dir: Path, schema_name: str) -> None:
+    """Column names and order, types, nullability and required footer keys as schemas/ says."""
+    documented = json.loads((SCHEMAS / f"{schema_name}.schema.json").read_text())
+    schema = ds.dataset(table_dir, format="parquet").schema
+    assert schema.names == [c["name"] for c in documented["columns"]], schema_name
+    for column in documented["columns"]:
+        field = schema.field(column["name"])
+        if pa.types.is_fixed_size_list(field.type):
+            assert column["type"] == "fixed_size_list<float32, d>" and field.type.value_type == pa.float32()
+        elif pa.types.is_list(field.type):
+            assert column["type"] == "list<float32>" and field.type.value_type == pa.float32()
+        else:
+            assert TYPE_NAMES[field.type] == column["type"], column["name"]
+        assert field.nullable == column["nullable"], column["name"]
+    for key in documented["metadata"]:
+        if key["required"]:
+            assert key["key"].encode() in schema.metadata, key["key"]
+
+
 def test_samples_open_in_every_reader(image_run: Path) -> None:
     stage = image_run / "preprocess"
     rows = _record(stage)["rows"]
@@ -75,26 +97,9 @@ def test_errors_table_names_the_failures(image_run: Path) -> None:
 
 
 def test_tables_and_records_match_schema_files(image_run: Path) -> None:
-    type_names = {pa.string(): "utf8", pa.float64(): "float64", pa.int64(): "int64"}
-    tables = [
-        (image_run / "preprocess", "samples"),
-        (image_run / "preprocess" / "_errors", "errors"),
-        (image_run / "embed", "embeddings"),
-    ]
-    for table_dir, schema_name in tables:
-        documented = json.loads((SCHEMAS / f"{schema_name}.schema.json").read_text())
-        schema = ds.dataset(table_dir, format="parquet").schema
-        assert schema.names == [c["name"] for c in documented["columns"]]
-        for column in documented["columns"]:
-            field = schema.field(column["name"])
-            if pa.types.is_fixed_size_list(field.type):
-                assert column["type"] == "fixed_size_list<float32, d>" and field.type.value_type == pa.float32()
-            else:
-                assert type_names[field.type] == column["type"], column["name"]
-            assert field.nullable == column["nullable"], column["name"]
-        for key in documented["metadata"]:
-            if key["required"]:
-                assert key["key"].encode() in schema.metadata, key["key"]
+    _assert_matches_schema_file(image_run / "preprocess", "samples")
+    _assert_matches_schema_file(image_run / "preprocess" / "_errors", "errors")
+    _assert_matches_schema_file(image_run / "embed", "embeddings")
 
     record_schema = json.loads((SCHEMAS / "run-record.schema.json").read_text())
     for stage in ("preprocess", "embed"):
@@ -143,7 +148,6 @@ k = [3]
     table1 = pd.read_parquet(run / "report" / "metrics")
     assert set(table1["method"]) == {"Dense", "Dense + k-NN", "NONA", "NONA + k-NN", "k-NN"}
 
-    type_names = {pa.string(): "utf8", pa.float64(): "float64", pa.int64(): "int64"}
     for table_dir, schema_name in [
         (run / "train" / "predictions", "train-predictions"),
         (run / "train" / "embeddings", "head-embeddings"),
@@ -153,16 +157,38 @@ k = [3]
         (run / "knn" / "metrics", "knn-metrics"),
         (run / "report" / "metrics", "report-metrics"),
     ]:
-        documented = json.loads((SCHEMAS / f"{schema_name}.schema.json").read_text())
-        schema = ds.dataset(table_dir, format="parquet").schema
-        assert schema.names == [c["name"] for c in documented["columns"]], schema_name
-        for column in documented["columns"]:
-            field = schema.field(column["name"])
-            if pa.types.is_list(field.type):
-                assert column["type"] == "list<float32>" and field.type.value_type == pa.float32()
-            else:
-                assert type_names[field.type] == column["type"], column["name"]
-            assert field.nullable == column["nullable"], column["name"]
+        _assert_matches_schema_file(table_dir, schema_name)
     record_schema = json.loads((SCHEMAS / "run-record.schema.json").read_text())
     for stage in ("train", "knn", "report"):
         jsonschema.validate(_record(run / stage), record_schema)
+
+
+def test_surfaces_tables_open_everywhere(tmp_path: Path, nona_bin: str) -> None:
+    """The generated Fig. 3 comparison: metrics and predictions open in pandas, polars and DuckDB
+    and match schemas/."""
+    (tmp_path / "fig3.toml").write_text(
+        """
+[surfaces]
+surfaces = ["radial"]
+points = 120
+seeds = 1
+methods = ["linear", "knn", "nona"]
+plot_resolution = 8
+[surfaces.nona]
+max_epochs = 8
+"""
+    )
+    subprocess.run([nona_bin, "run", "fig3.toml"], cwd=tmp_path, check=True, capture_output=True)
+    stage = tmp_path / "runs" / "fig3" / "surfaces"
+    metrics = pd.read_parquet(stage / "metrics")
+    assert list(metrics["method"]) == ["linear", "knn", "nona"]
+    assert metrics["knn_k"].notna().tolist() == [False, True, False]
+    predictions = pl.read_parquet(stage / "predictions" / "*.parquet")
+    assert predictions.height == 3 * 120
+    per_split = duckdb.sql(
+        f"select split, count(*) from '{stage}/predictions/*.parquet' where method = 'linear' group by split"
+    ).fetchall()
+    assert sum(count for _, count in per_split) == 120 and {s for s, _ in per_split} == {"train", "validation", "test"}
+    _assert_matches_schema_file(stage / "metrics", "surfaces-metrics")
+    _assert_matches_schema_file(stage / "predictions", "surfaces-predictions")
+    jsonschema.validate(_record(stage), json.loads((SCHEMAS / "run-record.schema.json").read_text()))
