@@ -19,7 +19,8 @@ use anyhow::Context;
 use arrow::array::{Float64Array, Int64Array, StringArray};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use nona_pipeline::config::{ConfigError, DatasetConfig, Modality, Pipeline};
+use nona_datasets::Layout;
+use nona_pipeline::config::{ConfigError, DatasetConfig, Modality, Pipeline, did_you_mean};
 use nona_pipeline::{Plan, RowError, Stage, StageContext, UnitOutput, fingerprint};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -351,6 +352,8 @@ pub struct PreprocessStage {
     config: PreprocessConfig,
     dataset: DatasetConfig,
     manifest: PathBuf,
+    /// The adapter of `dataset.layout`; `None`: a plain manifest.
+    layout: Option<&'static dyn Layout>,
     rows: Vec<ManifestRow>,
 }
 
@@ -363,6 +366,8 @@ struct ManifestRow {
     origin: String,
     /// Line/row of an earlier row with the same id.
     duplicate_of: Option<String>,
+    /// Why a layout adapter could not use the row.
+    problem: Option<String>,
 }
 
 impl PreprocessStage {
@@ -424,6 +429,12 @@ impl PreprocessStage {
         if let Some(error) = invalid {
             errors.push(pipeline.error_at("preprocess.image.transforms", error.to_string()));
         }
+        let layout = check_layout(pipeline, dataset, config.text.as_ref());
+        let layout_ok = layout.is_ok();
+        let layout = layout.unwrap_or_else(|mut problems| {
+            errors.append(&mut problems);
+            None
+        });
         if !dataset.root.is_dir() {
             errors.push(pipeline.error_at(
                 "dataset.root",
@@ -437,8 +448,18 @@ impl PreprocessStage {
                     dataset.manifest_path().display()
                 ),
             ));
-        } else if let Err(error) =
-            nona_table::read_manifest_columns(&dataset.manifest_path(), &manifest_columns(dataset))
+        } else if let Some(layout) = layout {
+            if let Err(error) = layout.check(&layout_source(dataset, None)) {
+                errors.push(pipeline.error_at(
+                    "dataset.manifest",
+                    format!("not the `{}` layout: {error}", layout.name()),
+                ));
+            }
+        } else if layout_ok
+            && let Err(error) = nona_table::read_manifest_columns(
+                &dataset.manifest_path(),
+                &manifest_columns(dataset),
+            )
         {
             errors.push(pipeline.error_at("dataset", error.to_string()));
         }
@@ -449,6 +470,7 @@ impl PreprocessStage {
             config,
             dataset: dataset.clone(),
             manifest: dataset.manifest_path(),
+            layout,
             rows: Vec::new(),
         }))
     }
@@ -461,31 +483,45 @@ impl PreprocessStage {
             message,
         };
         let dataset = &self.dataset;
+        if let Some(problem) = &row.problem {
+            return Err(fail(problem.clone()));
+        }
+        // A layout's fields have fixed meanings; a plain manifest's are the configured columns.
+        let field = |what: &str, column: &str| match self.layout {
+            Some(layout) => format!("the `{}` layout's {what}", layout.name()),
+            None => format!("column `{column}`"),
+        };
+        let label_field = field("label", &dataset.label_column);
+        let input_field = field("input", &dataset.input_column);
         let id = row
             .id
             .clone()
-            .ok_or_else(|| fail(format!("empty id (column `{}`)", dataset.id_column)))?;
+            .ok_or_else(|| fail(format!("empty id ({})", field("id", &dataset.id_column))))?;
         if let Some(first) = &row.duplicate_of {
             return Err(fail(format!("duplicate id `{id}` (first seen at {first})")));
         }
         let label_text = row
             .label
             .as_deref()
-            .ok_or_else(|| fail(format!("missing label (column `{}`)", dataset.label_column)))?;
-        let label = label_text
+            .ok_or_else(|| fail(format!("missing label ({label_field})")))?;
+        let mut label = label_text
             .parse::<f64>()
             .ok()
             .filter(|v| v.is_finite())
             .ok_or_else(|| {
                 fail(format!(
-                    "label `{label_text}` (column `{}`) is not a finite number",
-                    dataset.label_column
+                    "label `{label_text}` ({label_field}) is not a finite number"
                 ))
             })?;
+        if let Some(transform) = dataset.label_transform {
+            label = transform
+                .apply(label)
+                .map_err(|message| fail(format!("{message} ({label_field})")))?;
+        }
         let raw = row
             .input
             .as_deref()
-            .ok_or_else(|| fail(format!("empty input (column `{}`)", dataset.input_column)))?;
+            .ok_or_else(|| fail(format!("empty input ({input_field})")))?;
         let text_source = self
             .config
             .text
@@ -496,16 +532,15 @@ impl PreprocessStage {
             (Modality::Text, TextSource::Column) => {
                 if raw.trim().is_empty() {
                     return Err(fail(format!(
-                        "empty or whitespace-only text (column `{}`)",
-                        dataset.input_column
+                        "empty or whitespace-only text ({input_field})"
                     )));
                 }
                 raw.to_owned()
             }
             (Modality::Text, TextSource::File) | (Modality::Image | Modality::Audio, _) => {
                 let relative = match &dataset.input_template {
-                    Some(template) => template.replace("{}", raw),
-                    None => raw.to_owned(),
+                    Some(template) if self.layout.is_none() => template.replace("{}", raw),
+                    _ => raw.to_owned(),
                 };
                 let path = self.dataset.root.join(relative);
                 probe_file(&path, self.dataset.modality).map_err(|message| RowError {
@@ -565,6 +600,86 @@ pub(crate) fn audio_message(error: &nona_audio::AudioError, path: &Path) -> Stri
     let text = error.to_string();
     text.strip_prefix(&format!("{}: ", path.display()))
         .map_or_else(|| text.clone(), str::to_owned)
+}
+
+/// The adapter `dataset.layout` names (`None`: a plain manifest), checked against the modality,
+/// the text source and the column keys, which a layout does not read.
+fn check_layout(
+    pipeline: &Pipeline,
+    dataset: &DatasetConfig,
+    text: Option<&TextOptions>,
+) -> Result<Option<&'static dyn Layout>, Vec<ConfigError>> {
+    let Some(name) = &dataset.layout else {
+        return Ok(None);
+    };
+    let Some(layout) = nona_datasets::layout(name) else {
+        let names = nona_datasets::layouts().iter().map(|l| l.name());
+        let hint = did_you_mean(name, names.clone())
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        let all: Vec<String> = names.map(|n| format!("`{n}`")).collect();
+        return Err(vec![pipeline.error_at(
+            "dataset.layout",
+            format!(
+                "unknown layout `{name}`{hint} (known: {}; leave `layout` out for a plain CSV/Parquet manifest)",
+                all.join(", ")
+            ),
+        )]);
+    };
+    let mut errors = Vec::new();
+    let modality = match layout.input() {
+        nona_datasets::Input::ImageFile => Modality::Image,
+        nona_datasets::Input::AudioFile => Modality::Audio,
+        nona_datasets::Input::Text => Modality::Text,
+    };
+    if dataset.modality != modality {
+        errors.push(pipeline.error_at(
+            "dataset.modality",
+            format!(
+                "the `{name}` layout holds {} samples, but `dataset.modality` is {:?}",
+                format!("{modality:?}").to_lowercase(),
+                dataset.modality
+            ),
+        ));
+    }
+    if layout.input() == nona_datasets::Input::Text
+        && text.is_some_and(|t| t.source == TextSource::File)
+    {
+        errors.push(pipeline.error_at(
+            "preprocess.text.source",
+            format!("the `{name}` layout gives the texts themselves: use `source = \"column\"`"),
+        ));
+    }
+    for key in [
+        "id_column",
+        "input_column",
+        "input_template",
+        "label_column",
+        "group_column",
+    ] {
+        if pipeline.is_set(&format!("dataset.{key}")) {
+            errors.push(pipeline.error_at(
+                &format!("dataset.{key}"),
+                format!(
+                    "`{key}` is for plain manifests; the `{name}` layout knows its own fields (see README \"Datasets of the paper\")"
+                ),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(Some(layout))
+    } else {
+        Err(errors)
+    }
+}
+
+/// What a layout adapter reads (and, with `work_dir`, where it may write derived files).
+fn layout_source(dataset: &DatasetConfig, work_dir: Option<PathBuf>) -> nona_datasets::Source {
+    nona_datasets::Source {
+        root: dataset.root.clone(),
+        manifest: dataset.manifest.clone(),
+        work_dir,
+    }
 }
 
 fn manifest_columns(dataset: &DatasetConfig) -> Vec<&str> {
@@ -627,29 +742,49 @@ impl Stage for PreprocessStage {
         metadata
     }
 
-    fn plan(&mut self, _ctx: &StageContext) -> anyhow::Result<Plan> {
-        let names = manifest_columns(&self.dataset);
-        let table = nona_table::read_manifest_columns(&self.manifest, &names)?;
-        let group_index = self.dataset.group_column.as_ref().map(|_| 3);
+    fn plan(&mut self, ctx: &StageContext) -> anyhow::Result<Plan> {
+        let rows = match self.layout {
+            Some(layout) => {
+                // Absolute, since sample paths are joined to the dataset root.
+                let files = std::path::absolute(ctx.dir_path().join("files"))?;
+                let source = layout_source(&self.dataset, Some(files));
+                layout.read(&source)?
+            }
+            None => {
+                let names = manifest_columns(&self.dataset);
+                let table = nona_table::read_manifest_columns(&self.manifest, &names)?;
+                let group_index = self.dataset.group_column.as_ref().map(|_| 3);
+                (0..table.row_origin.len())
+                    .map(|r| nona_datasets::Row {
+                        id: table.columns[0][r].clone(),
+                        input: table.columns[1][r].clone(),
+                        label: table.columns[2][r].clone(),
+                        group: group_index.and_then(|g| table.columns[g][r].clone()),
+                        origin: table.row_origin[r].clone(),
+                        problem: None,
+                    })
+                    .collect()
+            }
+        };
         let mut first_seen: HashMap<String, String> = HashMap::new();
-        self.rows = (0..table.row_origin.len())
-            .map(|r| {
-                let id = table.columns[0][r].clone();
-                let origin = table.row_origin[r].clone();
-                let duplicate_of = id.as_ref().and_then(|id| match first_seen.get(id) {
+        self.rows = rows
+            .into_iter()
+            .map(|row| {
+                let duplicate_of = row.id.as_ref().and_then(|id| match first_seen.get(id) {
                     Some(first) => Some(first.clone()),
                     None => {
-                        first_seen.insert(id.clone(), origin.clone());
+                        first_seen.insert(id.clone(), row.origin.clone());
                         None
                     }
                 });
                 ManifestRow {
-                    id,
-                    input: table.columns[1][r].clone(),
-                    label: table.columns[2][r].clone(),
-                    group: group_index.and_then(|g| table.columns[g][r].clone()),
-                    origin,
+                    id: row.id,
+                    input: row.input,
+                    label: row.label,
+                    group: row.group,
+                    origin: row.origin,
                     duplicate_of,
+                    problem: row.problem,
                 }
             })
             .collect();

@@ -61,6 +61,33 @@ pub struct DatasetConfig {
     /// Set when the data is generated, so every output says so.
     #[serde(default)]
     pub synthetic: bool,
+    /// The dataset's public layout, read by an adapter of `nona_datasets` (e.g. `"houses"`);
+    /// absent: the manifest is a plain table read through the column keys above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<String>,
+    /// Applied to every label as it is read, e.g. `"log"` for log prices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_transform: Option<LabelTransform>,
+}
+
+/// A transform of the labels (`[dataset] label_transform`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelTransform {
+    /// The natural logarithm; a label that is not positive is an error.
+    Log,
+}
+
+impl LabelTransform {
+    /// The transformed label, or why there is none.
+    pub fn apply(self, label: f64) -> Result<f64, String> {
+        match self {
+            Self::Log if label > 0.0 => Ok(label.ln()),
+            Self::Log => Err(format!(
+                "label {label} is not positive, so `label_transform = \"log\"` cannot take its logarithm"
+            )),
+        }
+    }
 }
 
 fn default_id_column() -> String {
@@ -247,6 +274,11 @@ impl Pipeline {
     /// Where a dotted key path was set.
     pub fn origin(&self, key_path: &str) -> Option<&Origin> {
         self.source.origin(key_path)
+    }
+
+    /// Whether the pipeline sets `key_path` itself (rather than leaving it to its default).
+    pub fn is_set(&self, key_path: &str) -> bool {
+        self.source.is_set(key_path)
     }
 
     /// An error pointing at `key_path`.

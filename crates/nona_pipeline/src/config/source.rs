@@ -95,6 +95,11 @@ impl LayeredSource {
         Ok(())
     }
 
+    /// Whether a file or an override sets `key_path` itself (not just a table around it).
+    pub fn is_set(&self, key_path: &str) -> bool {
+        self.origins.contains_key(key_path)
+    }
+
     /// Where `key_path` was set, or where its closest enclosing table was.
     pub fn origin(&self, key_path: &str) -> Option<&Origin> {
         let mut path = key_path;
