@@ -157,11 +157,17 @@ impl Layout for MedSegBench {
                 .flatten_all()
                 .and_then(|t| t.to_vec1::<u8>())
                 .map_err(|e| npz_error(&path, split, &e))?;
-            let masks = load(&path, &npz, &format!("{split}_label"))?
-                .to_dtype(DType::I64)
-                .and_then(|t| t.flatten_all())
-                .and_then(|t| t.to_vec1::<i64>())
-                .map_err(|e| npz_error(&path, split, &e))?;
+            // Foreground flags, one byte per pixel (MedSegBench's masks are uint8 already).
+            let masks = load(&path, &npz, &format!("{split}_label"))?;
+            let masks = match masks.dtype() {
+                DType::U8 => masks.flatten_all().and_then(|t| t.to_vec1::<u8>()),
+                _ => masks
+                    .flatten_all()
+                    .and_then(|t| t.to_dtype(DType::I64))
+                    .and_then(|t| t.to_vec1::<i64>())
+                    .map(|v| v.into_iter().map(|x| u8::from(x > 0)).collect()),
+            }
+            .map_err(|e| npz_error(&path, split, &e))?;
             let image_size = image_dims[1..].iter().product::<usize>();
             let mask_size = mask_dims[1..].iter().product::<usize>();
             for index in 0..image_dims[0] {
