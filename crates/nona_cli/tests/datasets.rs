@@ -325,7 +325,7 @@ fn coughvid_pipeline_reads_converted_recordings_and_age() {
         &errors,
         "0009eb28-d8be-4dc1-92bb-907e53bc5c7a",
         "0009eb28-d8be-4dc1-92bb-907e53bc5c7a.wav",
-        "cannot read file",
+        "0009eb28-d8be-4dc1-92bb-907e53bc5c7a.webm is there: a file in another format (convert it",
     );
     assert_error(
         &errors,

@@ -546,7 +546,12 @@ impl PreprocessStage {
                 probe_file(&path, self.dataset.modality).map_err(|message| RowError {
                     id: row.id.clone(),
                     source: path.display().to_string(),
-                    message,
+                    message: match same_stem(&path) {
+                        Some(other) => format!(
+                            "{message}; {other} is there: a file in another format (convert it, see README \"Datasets of the paper\") or another `input_template` extension?"
+                        ),
+                        None => message,
+                    },
                 })?;
                 path.display().to_string()
             }
@@ -586,6 +591,24 @@ fn probe_file(path: &Path, modality: Modality) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// For a missing file, the name of one beside it with the same stem (`<uuid>.webm` for a missing
+/// `<uuid>.wav`), if any.
+fn same_stem(path: &Path) -> Option<String> {
+    if path.exists() {
+        return None;
+    }
+    // A few stat calls, not a directory listing: a folder may hold tens of thousands of samples.
+    const EXTENSIONS: [&str; 14] = [
+        "webm", "ogg", "opus", "wav", "flac", "mp3", "m4a", "png", "jpg", "jpeg", "bmp", "tif",
+        "tiff", "txt",
+    ];
+    EXTENSIONS
+        .iter()
+        .map(|extension| path.with_extension(extension))
+        .find(|other| other.is_file())
+        .and_then(|other| Some(other.file_name()?.to_string_lossy().into_owned()))
 }
 
 /// Reads a text sample's file as UTF-8.
