@@ -1,9 +1,13 @@
 //! Adam with PyTorch semantics (`torch.optim.Adam`): L2 weight decay coupled into the gradient
 //! (`g ← g + λθ`, unlike candle-nn's decoupled `AdamW`) and bias-corrected moments.
+//!
+//! [`AdamMoments::update`] is the arithmetic, on flat slices; [`Adam`] applies it to candle
+//! [`Var`]s, and the fused projector ([`crate::FusedProjector`]) to its own parameter vectors.
 
 use candle_core::backprop::GradStore;
-use candle_core::{Tensor, Var};
+use candle_core::{DType, Tensor, Var};
 use candle_nn::Optimizer;
+use num_traits::Float;
 
 /// Hyper-parameters; defaults are PyTorch's.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,16 +36,79 @@ impl Default for AdamConfig {
     }
 }
 
-#[derive(Debug)]
-struct ParamState {
-    var: Var,
-    first_moment: Tensor,
-    second_moment: Tensor,
+/// Adam's state for one parameter vector: first and second moments and the step count.
+#[derive(Debug, Clone)]
+pub struct AdamMoments<T> {
+    first: Vec<T>,
+    second: Vec<T>,
     steps: i32,
 }
 
-/// Adam over candle [`Var`]s. Variables without a gradient in a step (e.g. BatchNorm running
-/// statistics) are left untouched and do not advance their step count, as in PyTorch.
+impl<T: Float> AdamMoments<T> {
+    /// Zero moments for a parameter of `len` elements.
+    pub fn new(len: usize) -> Self {
+        Self {
+            first: vec![T::zero(); len],
+            second: vec![T::zero(); len],
+            steps: 0,
+        }
+    }
+
+    /// One Adam step: `theta` moves against `grad` (both of the length given to [`Self::new`]).
+    /// Arithmetic in `T`, in the order of PyTorch's single-tensor Adam.
+    pub fn update(&mut self, config: &AdamConfig, theta: &mut [T], grad: &[T]) {
+        assert_eq!(
+            theta.len(),
+            self.first.len(),
+            "Adam: parameter length changed"
+        );
+        assert_eq!(grad.len(), theta.len(), "Adam: gradient length differs");
+        self.steps += 1;
+        let cast = |v: f64| T::from(v).unwrap_or_else(T::nan);
+        let (beta1, beta2) = (cast(config.beta1), cast(config.beta2));
+        let (one_minus_beta1, one_minus_beta2) =
+            (cast(1.0 - config.beta1), cast(1.0 - config.beta2));
+        let weight_decay = cast(config.weight_decay);
+        let decay = config.weight_decay != 0.0;
+        let bias_correction1 = 1.0 - config.beta1.powi(self.steps);
+        let bias_correction2_sqrt = cast((1.0 - config.beta2.powi(self.steps)).sqrt());
+        let step_size = cast(config.lr / bias_correction1);
+        let eps = cast(config.eps);
+        for (((theta, &grad), first), second) in theta
+            .iter_mut()
+            .zip(grad)
+            .zip(&mut self.first)
+            .zip(&mut self.second)
+        {
+            let grad = if decay {
+                grad + *theta * weight_decay
+            } else {
+                grad
+            };
+            *first = *first * beta1 + grad * one_minus_beta1;
+            *second = *second * beta2 + grad * grad * one_minus_beta2;
+            let denominator = second.sqrt() / bias_correction2_sqrt + eps;
+            *theta = *theta - *first / denominator * step_size;
+        }
+    }
+}
+
+/// Moments in the variable's own dtype.
+#[derive(Debug)]
+enum VarMoments {
+    F32(AdamMoments<f32>),
+    F64(AdamMoments<f64>),
+}
+
+#[derive(Debug)]
+struct ParamState {
+    var: Var,
+    moments: VarMoments,
+}
+
+/// Adam over candle [`Var`]s (f32 or f64). Variables without a gradient in a step (e.g.
+/// BatchNorm running statistics) are left untouched and do not advance their step count, as in
+/// PyTorch.
 #[derive(Debug)]
 pub struct Adam {
     params: Vec<ParamState>,
@@ -54,47 +121,41 @@ impl Optimizer for Adam {
     fn new(vars: Vec<Var>, config: AdamConfig) -> candle_core::Result<Self> {
         let params = vars
             .into_iter()
-            .filter(|var| var.dtype().is_float())
-            .map(|var| {
-                let zeros = var.zeros_like()?;
-                Ok(ParamState {
-                    first_moment: zeros.clone(),
-                    second_moment: zeros,
-                    var,
-                    steps: 0,
-                })
+            .filter_map(|var| {
+                let len = var.elem_count();
+                let moments = match var.dtype() {
+                    DType::F32 => VarMoments::F32(AdamMoments::new(len)),
+                    DType::F64 => VarMoments::F64(AdamMoments::new(len)),
+                    _ => return None,
+                };
+                Some(ParamState { var, moments })
             })
-            .collect::<candle_core::Result<Vec<_>>>()?;
+            .collect();
         Ok(Self { params, config })
     }
 
     fn step(&mut self, grads: &GradStore) -> candle_core::Result<()> {
-        let AdamConfig {
-            lr,
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
-        } = self.config;
         for param in &mut self.params {
             let Some(grad) = grads.get(&param.var) else {
                 continue;
             };
-            let theta = param.var.as_tensor().detach();
-            let grad = if weight_decay == 0.0 {
-                grad.clone()
-            } else {
-                (grad + (&theta * weight_decay)?)?
+            let shape = param.var.shape().clone();
+            let device = param.var.device().clone();
+            let theta = param.var.as_tensor().flatten_all()?;
+            let grad = grad.flatten_all()?;
+            let updated = match &mut param.moments {
+                VarMoments::F32(moments) => {
+                    let mut values = theta.to_vec1::<f32>()?;
+                    moments.update(&self.config, &mut values, &grad.to_vec1::<f32>()?);
+                    Tensor::from_vec(values, shape, &device)?
+                }
+                VarMoments::F64(moments) => {
+                    let mut values = theta.to_vec1::<f64>()?;
+                    moments.update(&self.config, &mut values, &grad.to_vec1::<f64>()?);
+                    Tensor::from_vec(values, shape, &device)?
+                }
             };
-            param.steps += 1;
-            param.first_moment = ((&param.first_moment * beta1)? + (&grad * (1.0 - beta1))?)?;
-            param.second_moment =
-                ((&param.second_moment * beta2)? + (grad.sqr()? * (1.0 - beta2))?)?;
-            let bias_correction1 = 1.0 - beta1.powi(param.steps);
-            let bias_correction2 = 1.0 - beta2.powi(param.steps);
-            let denominator = ((param.second_moment.sqrt()? / bias_correction2.sqrt())? + eps)?;
-            let update = ((&param.first_moment / &denominator)? * (lr / bias_correction1))?;
-            param.var.set(&(theta - update)?)?;
+            param.var.set(&updated)?;
         }
         Ok(())
     }

@@ -27,6 +27,21 @@ impl ProjectorConfig {
             embedding_dim: 25,
         }
     }
+
+    /// `(input, output)` sizes of each layer, first to last.
+    pub fn layer_dims(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let dims: Vec<usize> = std::iter::once(self.input_dim)
+            .chain(self.hidden.iter().copied())
+            .chain(std::iter::once(self.embedding_dim))
+            .collect();
+        (0..dims.len() - 1).map(move |i| (dims[i], dims[i + 1]))
+    }
+}
+
+/// Name of a layer's variable below the projector's prefix: `layers.{layer}.{name}`, with `name`
+/// one of `norm.{weight,bias,running_mean,running_var}`, `linear.{weight,bias}`.
+pub(crate) fn layer_variable(layer: usize, name: &str) -> String {
+    format!("layers.{layer}.{name}")
 }
 
 #[derive(Debug, Clone)]
@@ -47,21 +62,21 @@ impl Projector {
     /// Builds the layers; variables `layers.{i}.norm.{weight,bias,running_mean,running_var}` and
     /// `layers.{i}.linear.{weight,bias}` in `vb`.
     pub fn new(config: &ProjectorConfig, vb: VarBuilder) -> Result<Self> {
-        let mut dims = vec![config.input_dim];
-        dims.extend(&config.hidden);
-        dims.push(config.embedding_dim);
-        let layers = dims
-            .windows(2)
+        let layers = config
+            .layer_dims()
             .enumerate()
-            .map(|(i, pair)| {
-                let vb = vb.pp(format!("layers.{i}"));
+            .map(|(i, (input_dim, output_dim))| {
                 Ok(Layer {
                     norm: candle_nn::batch_norm(
-                        pair[0],
+                        input_dim,
                         BatchNormConfig::default(),
-                        vb.pp("norm"),
+                        vb.pp(layer_variable(i, "norm")),
                     )?,
-                    linear: torch_linear(pair[0], pair[1], vb.pp("linear"))?,
+                    linear: torch_linear(
+                        input_dim,
+                        output_dim,
+                        vb.pp(layer_variable(i, "linear")),
+                    )?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;

@@ -7,7 +7,7 @@ mod common;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{Optimizer, VarBuilder, VarMap};
 use common::{SoftStepValues, flat, head_with, matrix, max_abs_diff, mse, vector};
-use nona_heads::{Adam, AdamConfig, NonaConfig, Projector, ProjectorConfig};
+use nona_heads::{Adam, AdamConfig, FusedProjector, NonaConfig, Projector, ProjectorConfig};
 use serde_json::Value;
 
 const TOLERANCE: f64 = 1e-5;
@@ -175,6 +175,54 @@ fn projector_matches_torch_batchnorm_linear_tanh() {
     let eval = projector.forward_eval(&tensor(&fixture["x_eval"])).unwrap();
     let error = max_abs_diff(&flat(&eval), &numbers(&fixture["eval_output"]));
     assert!(error < TOLERANCE, "eval output differs by {error:e}");
+}
+
+#[test]
+fn fused_projector_matches_torch_batchnorm_linear_tanh() {
+    let fixture = fixtures()["projector"].clone();
+    let dims: Vec<usize> = numbers(&fixture["dims"])
+        .into_iter()
+        .map(|d| d as usize)
+        .collect();
+    let config = ProjectorConfig {
+        input_dim: dims[0],
+        hidden: dims[1..dims.len() - 1].to_vec(),
+        embedding_dim: dims[dims.len() - 1],
+    };
+    let mut varmap = VarMap::new();
+    Projector::new(
+        &config,
+        VarBuilder::from_varmap(&varmap, DType::F64, &Device::Cpu),
+    )
+    .unwrap();
+    for (name, value) in fixture["variables"].as_object().unwrap() {
+        varmap.set_one(name, tensor(value)).unwrap();
+    }
+    let mut fused =
+        FusedProjector::<f64>::from_varmap(&varmap, "", &config, AdamConfig::default()).unwrap();
+    let out = fused
+        .forward_train(&numbers(&fixture["x_train"]))
+        .unwrap()
+        .to_vec();
+    let error = max_abs_diff(&out, &numbers(&fixture["train_output"]));
+    assert!(error < TOLERANCE, "train output differs by {error:e}");
+
+    // ∂(Σ out²)/∂out = 2 out
+    let grad_out: Vec<f64> = out.iter().map(|v| 2.0 * v).collect();
+    fused.backward(&grad_out).unwrap();
+    let expected = fixture["grads_of_sum_of_squares"].as_object().unwrap();
+    let gradients: std::collections::HashMap<String, &[f64]> =
+        fused.gradients().into_iter().collect();
+    for (name, expected) in expected {
+        let error = max_abs_diff(gradients[name], &numbers(expected));
+        assert!(error < TOLERANCE, "gradient of {name} differs by {error:e}");
+    }
+    fused.write_to_varmap(&varmap, "").unwrap();
+    let data = varmap.data().lock().unwrap().clone();
+    for (name, expected) in fixture["running_after_train"].as_object().unwrap() {
+        let error = max_abs_diff(&flat(data[name].as_tensor()), &numbers(expected));
+        assert!(error < TOLERANCE, "{name} differs by {error:e}");
+    }
 }
 
 #[test]

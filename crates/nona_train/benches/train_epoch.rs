@@ -2,8 +2,9 @@
 //! (the paper's settings: projector 512 → 200 → 25, batch 32, −L2 + S2 pointwise for NONA).
 //! Prints a Markdown table. `BENCH_ROWS` and `BENCH_EPOCHS` override the defaults (10000, 3).
 //!
-//! Run: `cargo bench -p nona_train --bench train_epoch`; the PyTorch reference is
-//! `tests/fixtures/train/bench_reference.py`.
+//! Run: `cargo bench -p nona_train --bench train_epoch` (`RAYON_NUM_THREADS=1` for one core, what
+//! each cell gets when the train stage runs one cell per core); the PyTorch reference is
+//! `tests/fixtures/train/bench_reference.py` (`--threads 1` likewise).
 #![allow(clippy::print_stdout)]
 
 use std::time::Instant;

@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::sync::PoisonError;
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 use nona_heads::{DenseHead, MinMaxScaler, NonaHead, Projector, ProjectorConfig};
 use rand::{Rng, SeedableRng};
@@ -52,19 +52,17 @@ impl Network {
         let varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
         let projector = Projector::new(
-            &ProjectorConfig {
-                input_dim,
-                hidden: config.hidden.clone(),
-                embedding_dim: config.embedding_dim,
-            },
-            vb.pp("projector"),
+            &projector_config(config, input_dim),
+            vb.pp(PROJECTOR_PREFIX),
         )?;
         let head = match config.head {
-            HeadKind::Dense => Head::Dense(DenseHead::new(config.embedding_dim, vb.pp("head"))?),
+            HeadKind::Dense => {
+                Head::Dense(DenseHead::new(config.embedding_dim, vb.pp(HEAD_PREFIX))?)
+            }
             HeadKind::Nona => Head::Nona(NonaHead::new(
                 config.nona_config(),
                 config.embedding_dim,
-                vb.pp("head"),
+                vb.pp(HEAD_PREFIX),
             )?),
         };
         initialise(&varmap, seed)?;
@@ -75,13 +73,29 @@ impl Network {
         })
     }
 
-    /// Training-mode predictions (not clipped) for a batch `x` with scaled labels `y`.
-    pub(crate) fn forward_train(&self, x: &Tensor, y: &Tensor) -> Result<Tensor> {
-        let z = self.projector.forward_train(x)?;
+    /// Training-mode head predictions (not clipped) for a batch of projector embeddings `z`
+    /// with scaled labels `y` (NONA's in-batch neighbours).
+    pub(crate) fn head_forward_train(&self, z: &Tensor, y: &Tensor) -> Result<Tensor> {
         Ok(match &self.head {
-            Head::Dense(head) => head.forward(&z)?,
-            Head::Nona(head) => head.forward_train(&z, y)?,
+            Head::Dense(head) => head.forward(z)?,
+            Head::Nona(head) => head.forward_train(z, y)?,
         })
+    }
+
+    /// The head's variables (what the head's optimiser trains).
+    pub(crate) fn head_vars(&self) -> Vec<Var> {
+        let data = self
+            .varmap
+            .data()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let prefix = format!("{HEAD_PREFIX}.");
+        let mut named: Vec<(&String, &Var)> = data
+            .iter()
+            .filter(|(name, _)| name.starts_with(&prefix))
+            .collect();
+        named.sort_by(|a, b| a.0.cmp(b.0));
+        named.into_iter().map(|(_, var)| var.clone()).collect()
     }
 
     /// Evaluation-mode embeddings `(rows, d)`, detached.
@@ -120,6 +134,20 @@ impl std::fmt::Debug for Network {
             .field("projector", &self.projector)
             .field("head", &self.head)
             .finish_non_exhaustive()
+    }
+}
+
+/// Prefix of the projector's variables in the `VarMap`.
+pub(crate) const PROJECTOR_PREFIX: &str = "projector";
+/// Prefix of the head's variables in the `VarMap`.
+const HEAD_PREFIX: &str = "head";
+
+/// The projector's layer sizes for `config` over `input_dim` features.
+pub(crate) fn projector_config(config: &ModelConfig, input_dim: usize) -> ProjectorConfig {
+    ProjectorConfig {
+        input_dim,
+        hidden: config.hidden.clone(),
+        embedding_dim: config.embedding_dim,
     }
 }
 

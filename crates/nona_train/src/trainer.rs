@@ -11,9 +11,11 @@
 //! Training-split predictions of NONA use the training bank *including each sample itself*
 //! (in-sample, hence optimistic); validation and test predictions are out-of-sample.
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::Optimizer;
-use nona_heads::{Adam, AdamConfig, EarlyStopping, MIN_TRAIN_BATCH, MinMaxScaler, VarSnapshot};
+use nona_heads::{
+    Adam, AdamConfig, EarlyStopping, FusedProjector, MIN_TRAIN_BATCH, MinMaxScaler, VarSnapshot,
+};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -22,7 +24,10 @@ use serde::{Deserialize, Serialize};
 use crate::config::{CellConfig, HeadKind, ModelConfig, OptimConfig};
 use crate::error::{Result, TrainError};
 use crate::metrics::SplitMetrics;
-use crate::model::{NeighbourBank, Network, Predictions, TrainedModel, features_tensor};
+use crate::model::{
+    NeighbourBank, Network, PROJECTOR_PREFIX, Predictions, TrainedModel, features_tensor,
+    projector_config,
+};
 
 /// ChaCha stream of the per-epoch batch order (weights are drawn from stream 0 of the seed).
 const BATCH_ORDER_STREAM: u64 = 1;
@@ -128,14 +133,25 @@ impl TrainedCell {
 }
 
 /// Runs epochs of minibatch training over one training split.
+///
+/// The projector trains through [`FusedProjector`] (hand-written forward, backward and Adam on
+/// flat vectors); the head, small, through candle's autograd and [`Adam`], which also hands back
+/// the gradient of the loss with respect to the projector's embeddings. The network's `VarMap`
+/// receives the projector's values at the end of every epoch.
 #[derive(Debug)]
 pub struct Trainer {
     network: Network,
-    optimizer: Adam,
+    projector: FusedProjector<f32>,
+    head_optimizer: Adam,
+    dim: usize,
+    features: Vec<f32>,
+    labels: Vec<f32>,
     x: Tensor,
     y: Tensor,
     batch_size: usize,
     order_rng: ChaCha8Rng,
+    /// Scratch: the current batch's feature rows.
+    batch_features: Vec<f32>,
 }
 
 impl Trainer {
@@ -159,18 +175,27 @@ impl Trainer {
             )));
         }
         let network = Network::new(model, dim, seed)?;
-        let optimizer = Adam::new(
-            network.varmap.all_vars(),
-            AdamConfig {
-                lr: optim.lr,
-                weight_decay: optim.weight_decay,
-                ..AdamConfig::default()
-            },
+        let adam = AdamConfig {
+            lr: optim.lr,
+            weight_decay: optim.weight_decay,
+            ..AdamConfig::default()
+        };
+        let projector = FusedProjector::from_varmap(
+            &network.varmap,
+            PROJECTOR_PREFIX,
+            &projector_config(model, dim),
+            adam,
         )?;
+        let head_optimizer = Adam::new(network.head_vars(), adam)?;
+        let labels: Vec<f32> = scaled_labels.iter().map(|&v| v as f32).collect();
         Ok(Self {
             network,
-            optimizer,
-            y: labels_tensor(scaled_labels)?,
+            projector,
+            head_optimizer,
+            dim,
+            features: features.to_vec(),
+            y: Tensor::from_slice(&labels, labels.len(), &Device::Cpu)?,
+            labels,
             x,
             batch_size: optim.batch_size,
             order_rng: {
@@ -178,25 +203,54 @@ impl Trainer {
                 rng.set_stream(BATCH_ORDER_STREAM);
                 rng
             },
+            batch_features: Vec::new(),
         })
     }
 
     /// One pass over the training split in a fresh random order; returns the mean batch loss.
     pub fn train_epoch(&mut self) -> Result<f64> {
-        let mut order: Vec<u32> = (0..self.y.dim(0)? as u32).collect();
+        let mut order: Vec<u32> = (0..self.labels.len() as u32).collect();
         order.shuffle(&mut self.order_rng);
         let batches = batch_ranges(order.len(), self.batch_size);
         let mut total = 0.0;
         for range in &batches {
-            let index = Tensor::from_slice(&order[range.clone()], range.len(), &Device::Cpu)?;
-            let x = self.x.index_select(&index, 0)?;
-            let y = self.y.index_select(&index, 0)?;
-            let prediction = self.network.forward_train(&x, &y)?;
-            let loss = (prediction - &y)?.sqr()?.mean_all()?;
-            self.optimizer.backward_step(&loss)?;
-            total += f64::from(loss.to_scalar::<f32>()?);
+            total += self.train_step(&order[range.clone()])?;
         }
+        self.projector
+            .write_to_varmap(&self.network.varmap, PROJECTOR_PREFIX)?;
         Ok(total / batches.len() as f64)
+    }
+
+    /// One optimisation step on the rows `indices`; returns the batch's MSE.
+    fn train_step(&mut self, indices: &[u32]) -> Result<f64> {
+        let dim = self.dim;
+        self.batch_features.clear();
+        for &row in indices {
+            let start = row as usize * dim;
+            self.batch_features
+                .extend_from_slice(&self.features[start..start + dim]);
+        }
+        let labels: Vec<f32> = indices
+            .iter()
+            .map(|&row| self.labels[row as usize])
+            .collect();
+        let y = Tensor::from_vec(labels, indices.len(), &Device::Cpu)?;
+
+        let embedding_dim = self.projector.embedding_dim();
+        let z = self.projector.forward_train(&self.batch_features)?;
+        let z = Var::from_slice(z, (indices.len(), embedding_dim), &Device::Cpu)?;
+        let prediction = self.network.head_forward_train(z.as_tensor(), &y)?;
+        let loss = (prediction - &y)?.sqr()?.mean_all()?;
+        let grads = loss.backward()?;
+        let grad_z = grads
+            .get(z.as_tensor())
+            .ok_or_else(|| TrainError::Input("the loss does not depend on the embeddings".into()))?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        self.head_optimizer.step(&grads)?;
+        self.projector.backward(&grad_z)?;
+        self.projector.adam_step();
+        Ok(f64::from(loss.to_scalar::<f32>()?))
     }
 
     /// Evaluation embeddings of the training split.
@@ -340,11 +394,6 @@ pub fn batch_ranges(len: usize, batch_size: usize) -> Vec<std::ops::Range<usize>
         }
     }
     ranges
-}
-
-fn labels_tensor(labels: &[f64]) -> Result<Tensor> {
-    let values: Vec<f32> = labels.iter().map(|&v| v as f32).collect();
-    Ok(Tensor::from_vec(values, labels.len(), &Device::Cpu)?)
 }
 
 fn check_rows(name: &str, rows: usize, labels: usize) -> Result<()> {
