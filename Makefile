@@ -21,7 +21,7 @@ demo: build weights ## Embed a GENERATED image set with the real EfficientNet-Li
 	target/release/nona run pipelines/demo-images.toml
 	target/release/nona inspect runs/demo-images/embed --rows 3
 
-synthetic: build ## The paper's Fig. 3 on GENERATED 2-d surfaces: linear, k-NN, NONA, NONA+SoftStep (about 3 min).
+synthetic: build ## The paper's Fig. 3 on GENERATED 2-d surfaces: linear, k-NN, NONA, NONA+SoftStep (about 1 min).
 	target/release/nona run pipelines/synthetic.toml
 	@echo "summary: runs/synthetic/surfaces/summary.md, plots: runs/synthetic/surfaces/plots/"
 
