@@ -325,7 +325,7 @@ mod tests {
                     .value(0)
             );
         }
-        let text = Arc::new(arrow::array::StringArray::from(vec!["a"])) as ArrayRef;
+        let text = Arc::new(StringArray::from(vec!["a"])) as ArrayRef;
         let error = numeric_column_as_f64(&batch_of(text), "e", path)
             .unwrap_err()
             .to_string();

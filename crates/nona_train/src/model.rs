@@ -98,12 +98,18 @@ impl Network {
         named.into_iter().map(|(_, var)| var.clone()).collect()
     }
 
-    /// Evaluation-mode embeddings `(rows, d)`, detached.
-    pub(crate) fn embed(&self, x: &Tensor) -> Result<Tensor> {
-        let rows = x.dim(0)?;
+    /// Evaluation-mode embeddings `(rows, d)`, detached, of `features` (`rows × input_dim`,
+    /// row-major, already checked by [`check_features`]), in chunks of [`EMBED_CHUNK_ROWS`] rows.
+    pub(crate) fn embed(&self, features: &[f32], input_dim: usize) -> Result<Tensor> {
+        let rows = features.len() / input_dim.max(1);
         let mut parts = Vec::with_capacity(rows.div_ceil(EMBED_CHUNK_ROWS).max(1));
         for start in (0..rows).step_by(EMBED_CHUNK_ROWS) {
-            let chunk = x.narrow(0, start, EMBED_CHUNK_ROWS.min(rows - start))?;
+            let end = (start + EMBED_CHUNK_ROWS).min(rows);
+            let chunk = Tensor::from_slice(
+                &features[start * input_dim..end * input_dim],
+                (end - start, input_dim),
+                &Device::Cpu,
+            )?;
             parts.push(self.projector.forward_eval(&chunk)?.detach());
         }
         if parts.is_empty() {
@@ -277,20 +283,24 @@ impl TrainedModel {
 
     /// Projector embeddings `(rows × d`, row-major) of backbone features `(rows × input_dim)`.
     pub fn embed(&self, features: &[f32]) -> Result<Vec<f32>> {
-        let x = features_tensor(features, self.input_dim)?;
-        Ok(self.network.embed(&x)?.flatten_all()?.to_vec1()?)
+        check_features(features, self.input_dim)?;
+        Ok(self
+            .network
+            .embed(features, self.input_dim)?
+            .flatten_all()?
+            .to_vec1()?)
     }
 
-    /// Evaluation embeddings of a features tensor `(rows, input_dim)`.
-    pub(crate) fn embed_tensor(&self, x: &Tensor) -> Result<Tensor> {
-        self.network.embed(x)
+    /// Evaluation embeddings `(rows, d)` of features already checked by [`check_features`].
+    pub(crate) fn embed_checked(&self, features: &[f32]) -> Result<Tensor> {
+        self.network.embed(features, self.input_dim)
     }
 
     /// Predictions for backbone features `(rows × input_dim`, row-major); NONA uses the stored
     /// neighbour bank of training embeddings.
     pub fn predict(&self, features: &[f32]) -> Result<Predictions> {
-        let x = features_tensor(features, self.input_dim)?;
-        let z = self.network.embed(&x)?;
+        check_features(features, self.input_dim)?;
+        let z = self.network.embed(features, self.input_dim)?;
         self.predict_embedded(&z)
     }
 
@@ -398,8 +408,9 @@ impl TrainedModel {
 const BANK_EMBEDDINGS: &str = "bank.embeddings";
 const BANK_LABELS: &str = "bank.labels";
 
-/// A `(rows, dim)` f32 tensor of row-major `features`; errors on a ragged length or non-finite values.
-pub(crate) fn features_tensor(features: &[f32], dim: usize) -> Result<Tensor> {
+/// The number of rows of row-major `features` of dimension `dim`; errors on a ragged length or
+/// non-finite values.
+pub(crate) fn check_features(features: &[f32], dim: usize) -> Result<usize> {
     if dim == 0 || !features.len().is_multiple_of(dim) {
         return Err(TrainError::Input(format!(
             "{} feature values do not form rows of dimension {dim}",
@@ -409,9 +420,5 @@ pub(crate) fn features_tensor(features: &[f32], dim: usize) -> Result<Tensor> {
     if let Some(bad) = features.iter().find(|v| !v.is_finite()) {
         return Err(TrainError::Input(format!("non-finite feature value {bad}")));
     }
-    Ok(Tensor::from_slice(
-        features,
-        (features.len() / dim, dim),
-        &Device::Cpu,
-    )?)
+    Ok(features.len() / dim)
 }

@@ -25,7 +25,7 @@ use crate::config::{CellConfig, HeadKind, ModelConfig, OptimConfig};
 use crate::error::{Result, TrainError};
 use crate::metrics::SplitMetrics;
 use crate::model::{
-    NeighbourBank, Network, PROJECTOR_PREFIX, Predictions, TrainedModel, features_tensor,
+    NeighbourBank, Network, PROJECTOR_PREFIX, Predictions, TrainedModel, check_features,
     projector_config,
 };
 
@@ -146,7 +146,6 @@ pub struct Trainer {
     dim: usize,
     features: Vec<f32>,
     labels: Vec<f32>,
-    x: Tensor,
     y: Tensor,
     batch_size: usize,
     order_rng: ChaCha8Rng,
@@ -166,8 +165,7 @@ impl Trainer {
         scaled_labels: &[f64],
     ) -> Result<Self> {
         optim.validate()?;
-        let x = features_tensor(features, dim)?;
-        check_rows("train", x.dim(0)?, scaled_labels.len())?;
+        check_rows("train", check_features(features, dim)?, scaled_labels.len())?;
         if scaled_labels.len() < MIN_TRAIN_BATCH {
             return Err(TrainError::Input(format!(
                 "the training split has {} rows; at least {MIN_TRAIN_BATCH} are needed",
@@ -196,7 +194,6 @@ impl Trainer {
             features: features.to_vec(),
             y: Tensor::from_slice(&labels, labels.len(), &Device::Cpu)?,
             labels,
-            x,
             batch_size: optim.batch_size,
             order_rng: {
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -255,7 +252,7 @@ impl Trainer {
 
     /// Evaluation embeddings of the training split.
     fn train_embeddings(&self) -> Result<Tensor> {
-        self.network.embed(&self.x)
+        self.network.embed(&self.features, self.dim)
     }
 
     /// The neighbour bank (NONA only): current training embeddings and scaled labels.
@@ -337,16 +334,20 @@ pub fn train_cell(data: &TrainData, config: &CellConfig) -> Result<TrainedCell> 
     })
 }
 
-/// A split evaluated after each epoch: features and scaled labels as tensors.
-struct Evaluation {
-    x: Tensor,
+/// A split evaluated after each epoch: its checked features and scaled labels.
+struct Evaluation<'a> {
+    features: &'a [f32],
+    dim: usize,
     scaled_labels: Vec<f64>,
 }
 
-impl Evaluation {
-    fn new(split: &SplitData, dim: usize, scaler: &MinMaxScaler, name: &str) -> Result<Self> {
-        let x = features_tensor(split.features, dim)?;
-        check_rows(name, x.dim(0)?, split.labels.len())?;
+impl<'a> Evaluation<'a> {
+    fn new(split: &SplitData<'a>, dim: usize, scaler: &MinMaxScaler, name: &str) -> Result<Self> {
+        check_rows(
+            name,
+            check_features(split.features, dim)?,
+            split.labels.len(),
+        )?;
         if split.labels.is_empty() {
             return Err(TrainError::Input(format!("the {name} split is empty")));
         }
@@ -354,19 +355,20 @@ impl Evaluation {
             return Err(TrainError::Input(format!("non-finite {name} label {bad}")));
         }
         Ok(Self {
-            x,
+            features: split.features,
+            dim,
             scaled_labels: scaler.transform_all(split.labels),
         })
     }
 
     fn scaled_mse(&self, network: &Network, bank: Option<&NeighbourBank>) -> Result<f64> {
-        let z = network.embed(&self.x)?;
+        let z = network.embed(self.features, self.dim)?;
         let predictions: Vec<f64> = network.predict(&z, bank)?.to_dtype(DType::F64)?.to_vec1()?;
         Ok(crate::metrics::mse(&predictions, &self.scaled_labels))
     }
 
     fn embed(&self, model: &TrainedModel) -> Result<Tensor> {
-        model.embed_tensor(&self.x)
+        model.embed_checked(self.features)
     }
 }
 
