@@ -250,6 +250,16 @@ fn train_knn_and_report_run_end_to_end_and_are_cached() {
             "{printed}"
         );
     }
+
+    // `--force --stage knn` recomputes knn only (its upstream train stays); report goes stale.
+    let forced = run_in(tmp.path(), &["run", "h.toml", "--stage", "knn", "--force"]);
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    let printed = stdout(&forced);
+    assert!(printed.contains("train       up to date"), "{printed}");
+    assert!(printed.contains("knn         done in"), "{printed}");
+    let after = stdout(&run_in(tmp.path(), &["run", "h.toml"]));
+    assert!(after.contains("knn         up to date"), "{after}");
+    assert!(after.contains("report      done in"), "{after}");
 }
 
 #[test]

@@ -137,7 +137,12 @@ impl<'a> Engine<'a> {
                     "--force cannot be combined with --shard: run `nona run --force --stage NAME` once, then the shards"
                 );
             }
-            for name in self.dependents_of(&selected) {
+            // `--stage NAME` also runs NAME's upstream stages, but forces only NAME.
+            let forced: Vec<&'static str> = match &options.stage {
+                Some(target) => selected.iter().copied().filter(|n| n == target).collect(),
+                None => selected.clone(),
+            };
+            for name in self.dependents_of(&forced) {
                 invalidate(&self.stage_dir(name))?;
             }
         }
