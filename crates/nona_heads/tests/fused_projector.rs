@@ -51,6 +51,14 @@ fn varmap(config: &ProjectorConfig, dtype: DType, seed: u64) -> (VarMap, Project
     (varmap, projector)
 }
 
+/// An f64 projector's variables drawn from `seed`, and a fused projector reading them.
+fn fused_f64(config: &ProjectorConfig, seed: u64) -> (VarMap, FusedProjector<f64>) {
+    let (vars, _) = varmap(config, DType::F64, seed);
+    let fused =
+        FusedProjector::<f64>::from_varmap(&vars, "", config, AdamConfig::default()).unwrap();
+    (vars, fused)
+}
+
 fn uniform(rng: &mut Lcg, len: usize, scale: f64) -> Vec<f64> {
     (0..len)
         .map(|_| scale * (2.0 * rng.uniform() - 1.0))
@@ -138,9 +146,7 @@ fn f32_forward_matches_autograd_projector() {
 #[test]
 fn bad_shapes_and_tiny_batches_are_errors() {
     let config = config();
-    let (vars, _) = varmap(&config, DType::F64, 1);
-    let mut fused =
-        FusedProjector::<f64>::from_varmap(&vars, "", &config, AdamConfig::default()).unwrap();
+    let (vars, mut fused) = fused_f64(&config, 1);
     assert!(matches!(
         fused.backward(&[0.0; 6]),
         Err(HeadsError::Shape(message)) if message.contains("forward_train first")
@@ -171,9 +177,7 @@ fn bad_shapes_and_tiny_batches_are_errors() {
 fn all_equal_feature_columns_stay_finite() {
     // A constant feature has zero batch variance: x̂ = 0 and ∂x stays finite thanks to ε.
     let config = config();
-    let (vars, _) = varmap(&config, DType::F64, 2);
-    let mut fused =
-        FusedProjector::<f64>::from_varmap(&vars, "", &config, AdamConfig::default()).unwrap();
+    let (_, mut fused) = fused_f64(&config, 2);
     let x = vec![0.25; 4 * config.input_dim];
     let z = fused.forward_train(&x).unwrap().to_vec();
     assert!(z.iter().all(|v| v.is_finite()));

@@ -134,8 +134,8 @@ fn nona_outputs_and_gradients_match_torch() {
     eprintln!("torch parity: max output error {worst_output:e}, max gradient error {worst_grad:e}");
 }
 
-#[test]
-fn projector_matches_torch_batchnorm_linear_tanh() {
+/// The projector fixture, its configuration, and an f64 projector holding its variables.
+fn fixture_projector() -> (Value, ProjectorConfig, VarMap, Projector) {
     let fixture = fixtures()["projector"].clone();
     let dims: Vec<usize> = numbers(&fixture["dims"])
         .into_iter()
@@ -155,6 +155,12 @@ fn projector_matches_torch_batchnorm_linear_tanh() {
     for (name, value) in fixture["variables"].as_object().unwrap() {
         varmap.set_one(name, tensor(value)).unwrap();
     }
+    (fixture, config, varmap, projector)
+}
+
+#[test]
+fn projector_matches_torch_batchnorm_linear_tanh() {
+    let (fixture, _, varmap, projector) = fixture_projector();
     let out = projector
         .forward_train(&tensor(&fixture["x_train"]))
         .unwrap();
@@ -179,25 +185,7 @@ fn projector_matches_torch_batchnorm_linear_tanh() {
 
 #[test]
 fn fused_projector_matches_torch_batchnorm_linear_tanh() {
-    let fixture = fixtures()["projector"].clone();
-    let dims: Vec<usize> = numbers(&fixture["dims"])
-        .into_iter()
-        .map(|d| d as usize)
-        .collect();
-    let config = ProjectorConfig {
-        input_dim: dims[0],
-        hidden: dims[1..dims.len() - 1].to_vec(),
-        embedding_dim: dims[dims.len() - 1],
-    };
-    let mut varmap = VarMap::new();
-    Projector::new(
-        &config,
-        VarBuilder::from_varmap(&varmap, DType::F64, &Device::Cpu),
-    )
-    .unwrap();
-    for (name, value) in fixture["variables"].as_object().unwrap() {
-        varmap.set_one(name, tensor(value)).unwrap();
-    }
+    let (fixture, config, varmap, _) = fixture_projector();
     let mut fused =
         FusedProjector::<f64>::from_varmap(&varmap, "", &config, AdamConfig::default()).unwrap();
     let out = fused
