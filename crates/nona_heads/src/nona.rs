@@ -100,7 +100,8 @@ impl NonaHead {
     }
 
     /// Evaluation predictions clipped to `[0, 1]`, computed in query chunks so that the
-    /// `(chunk, N, d)` difference tensor of L1/L2 stays bounded. Detached from the graph.
+    /// `(chunk, N, d)` difference tensor of L1/L2 off the CPU, and the `(chunk, N)` matrices,
+    /// stay bounded. Detached from the graph.
     pub fn predict(&self, z: &Tensor, bank_z: &Tensor, bank_y: &Tensor) -> Result<Tensor> {
         let (queries, dim) = z.dims2()?;
         let per_query = bank_z.dim(0)?.max(1) * dim.max(1);

@@ -105,9 +105,10 @@ fn contiguous<'a, T>(data: &'a [T], layout: &Layout) -> candle_core::Result<&'a 
 }
 
 fn distances<T: Float>(z: &[T], z_n: &[T], dim: usize, norm: Norm) -> Vec<T> {
-    let mut out = Vec::with_capacity((z.len() / dim.max(1)) * (z_n.len() / dim.max(1)));
-    for query in z.chunks_exact(dim.max(1)) {
-        for neighbour in z_n.chunks_exact(dim.max(1)) {
+    let dim = dim.max(1); // `chunks_exact(0)` panics; zero-width rows have no values anyway
+    let mut out = Vec::with_capacity((z.len() / dim) * (z_n.len() / dim));
+    for query in z.chunks_exact(dim) {
+        for neighbour in z_n.chunks_exact(dim) {
             let pairs = query.iter().zip(neighbour);
             let distance = match norm {
                 Norm::L1 => pairs.fold(T::zero(), |acc, (&a, &b)| acc + (a - b).abs()),

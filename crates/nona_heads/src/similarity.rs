@@ -47,8 +47,9 @@ impl Similarity {
 
     /// Similarity matrix `(b, N)` between queries `z` `(b, d)` and neighbours `z_n` `(N, d)`.
     ///
-    /// L1/L2 materialise a `(b, N, d)` difference tensor; chunk the queries for large banks
-    /// (as [`crate::NonaHead::predict`] does).
+    /// On the CPU, L1/L2 are one direct kernel ([`negative_distances`]); elsewhere they
+    /// materialise a `(b, N, d)` difference tensor, so chunk the queries for large banks (as
+    /// [`crate::NonaHead::predict`] does).
     pub fn matrix(self, z: &Tensor, z_n: &Tensor) -> Result<Tensor> {
         let on_cpu = z.device().is_cpu() && z_n.device().is_cpu();
         let sim = match self {
@@ -60,10 +61,7 @@ impl Similarity {
         };
         Ok(sim)
     }
-}
 
-/// `(b, N, d)` tensor of `z_i − z_n_j`.
-impl Similarity {
     /// `−L2` / `−L1` from the `(b, N, d)` difference tensor with candle's elementwise ops: the
     /// path on devices other than the CPU, and the reference of the CPU kernel in the tests.
     fn composed_distances(self, z: &Tensor, z_n: &Tensor) -> Result<Tensor> {
@@ -75,6 +73,7 @@ impl Similarity {
     }
 }
 
+/// `(b, N, d)` tensor of `z_i − z_n_j`.
 fn pairwise_differences(z: &Tensor, z_n: &Tensor) -> Result<Tensor> {
     Ok(z.unsqueeze(1)?.broadcast_sub(&z_n.unsqueeze(0)?)?)
 }

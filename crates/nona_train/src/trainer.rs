@@ -146,7 +146,6 @@ pub struct Trainer {
     dim: usize,
     features: Vec<f32>,
     labels: Vec<f32>,
-    y: Tensor,
     batch_size: usize,
     order_rng: ChaCha8Rng,
     /// Scratch: the current batch's feature rows.
@@ -192,7 +191,6 @@ impl Trainer {
             head_optimizer,
             dim,
             features: features.to_vec(),
-            y: Tensor::from_slice(&labels, labels.len(), &Device::Cpu)?,
             labels,
             batch_size: optim.batch_size,
             order_rng: {
@@ -261,7 +259,7 @@ impl Trainer {
             HeadKind::Dense => None,
             HeadKind::Nona => Some(NeighbourBank {
                 embeddings: self.train_embeddings()?,
-                labels: self.y.clone(),
+                labels: Tensor::from_slice(&self.labels, self.labels.len(), &Device::Cpu)?,
             }),
         })
     }
