@@ -16,6 +16,8 @@ pub struct Part {
     pub path: PathBuf,
     /// Rows in the part.
     pub rows: usize,
+    /// The part's own footer metadata (e.g. the `nona.fingerprint` it was made with).
+    pub metadata: Metadata,
 }
 
 /// A table stored as one Parquet file or a directory of parts sharing one schema.
@@ -45,7 +47,7 @@ impl Dataset {
         let (schema, metadata, _) = read_footer(first)?;
         let mut parts = Vec::with_capacity(files.len());
         for file in &files {
-            let (part_schema, _, rows) = read_footer(file)?;
+            let (part_schema, part_metadata, rows) = read_footer(file)?;
             if part_schema.fields() != schema.fields() {
                 return Err(TableError::SchemaMismatch {
                     path: file.clone(),
@@ -55,6 +57,7 @@ impl Dataset {
             parts.push(Part {
                 path: file.clone(),
                 rows,
+                metadata: part_metadata,
             });
         }
         Ok(Self {
@@ -140,7 +143,7 @@ fn part_files(dir: &Path) -> Result<Vec<PathBuf>, TableError> {
 fn read_footer(path: &Path) -> Result<(SchemaRef, Metadata, usize), TableError> {
     let file = File::open(path).map_err(|e| TableError::io(path, e))?;
     let meta = ArrowReaderMetadata::load(&file, Default::default())
-        .map_err(|e| TableError::parquet(path, e))?;
+        .map_err(|e| TableError::reading(path, e))?;
     let file_meta = meta.metadata().file_metadata();
     let rows = usize::try_from(file_meta.num_rows()).unwrap_or(0);
     // Plain Parquet key-value pairs (other writers) and Arrow schema metadata (ours, pyarrow's).
@@ -165,11 +168,11 @@ fn read_footer(path: &Path) -> Result<(SchemaRef, Metadata, usize), TableError> 
 fn read_batches(path: &Path, limit: Option<usize>) -> Result<Vec<RecordBatch>, TableError> {
     let file = File::open(path).map_err(|e| TableError::io(path, e))?;
     let mut builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| TableError::parquet(path, e))?;
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| TableError::reading(path, e))?;
     if let Some(limit) = limit {
         builder = builder.with_limit(limit);
     }
-    let reader = builder.build().map_err(|e| TableError::parquet(path, e))?;
+    let reader = builder.build().map_err(|e| TableError::reading(path, e))?;
     reader
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| TableError::parquet(path, e))
