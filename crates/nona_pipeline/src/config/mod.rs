@@ -100,6 +100,23 @@ fn default_label_column() -> String {
     "label".to_owned()
 }
 
+/// Why `name` cannot name a run directory, if it cannot: it must be one plain, non-empty path
+/// component (not `.` or `..`) of letters, digits, `-`, `_` and `.`.
+fn run_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("is empty")
+    } else if name == "." || name == ".." {
+        Some("is not a plain directory name")
+    } else if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        Some("may only use letters, digits, `-`, `_` and `.`")
+    } else {
+        None
+    }
+}
+
 impl DatasetConfig {
     /// The manifest's full path.
     pub fn manifest_path(&self) -> PathBuf {
@@ -178,7 +195,15 @@ impl Pipeline {
             ));
         }
         let name = match source.table.get("name") {
-            Some(Value::String(name)) => name.clone(),
+            Some(Value::String(name)) => {
+                if let Some(problem) = run_name_problem(name) {
+                    errors.push(ConfigError::new(
+                        source.origin("name").cloned(),
+                        format!("pipeline name `{name}` {problem} (it names the run directory runs/<name>/)"),
+                    ));
+                }
+                name.clone()
+            }
             Some(_) => {
                 errors.push(ConfigError::new(
                     source.origin("name").cloned(),
@@ -186,21 +211,22 @@ impl Pipeline {
                 ));
                 String::new()
             }
-            None => path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            None => {
+                let stem = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if let Some(problem) = run_name_problem(&stem) {
+                    errors.push(ConfigError::at_file(
+                        path,
+                        format!(
+                            "the pipeline name comes from the file name, and `{stem}` {problem} (it names the run directory runs/<name>/); rename the file or set `name = \"...\"`"
+                        ),
+                    ));
+                }
+                stem
+            }
         };
-        if !name.is_empty()
-            && !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        {
-            errors.push(ConfigError::new(
-                source.origin("name").cloned(),
-                format!("pipeline name `{name}` may only use letters, digits, `-`, `_` and `.` (it names the run directory)"),
-            ));
-        }
         let description = source
             .table
             .get("description")
