@@ -255,16 +255,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Inspect { path, rows } => match nona_table::describe(&path, rows) {
-            Ok(text) => {
-                print!("{text}");
-                ExitCode::SUCCESS
-            }
-            Err(error) => {
-                eprintln!("error: {error}");
-                ExitCode::from(EXIT_FAILED)
-            }
-        },
+        Command::Inspect { path, rows } => inspect(&path, rows),
         Command::Run {
             file,
             stage,
@@ -273,6 +264,7 @@ fn main() -> ExitCode {
             runs_dir,
             overrides,
         } => {
+            let from_scheduler = shard.is_none();
             let shard = match shard
                 .map(Ok)
                 .or_else(|| Shard::from_scheduler(|k| std::env::var(k).ok()).transpose())
@@ -288,6 +280,19 @@ fn main() -> ExitCode {
                 Ok(loaded) => loaded,
                 Err(code) => return code,
             };
+            if !shard.is_whole() && stage.is_none() && stages.len() > 1 {
+                let names: Vec<&str> = stages.iter().map(|s| s.name()).collect();
+                let given = if from_scheduler {
+                    format!("this is task {shard} of a job array")
+                } else {
+                    format!("--shard {shard} was given")
+                };
+                eprintln!(
+                    "error: {given}, and shards split one stage's work: add --stage NAME (stages: {}), then run once without a shard to finish the pipeline",
+                    names.join(", ")
+                );
+                return ExitCode::from(EXIT_INVALID);
+            }
             if pipeline.synthetic_data() {
                 eprintln!(
                     "note: pipeline `{}` runs on GENERATED (synthetic) data; outputs are labelled as such",
@@ -311,6 +316,56 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `nona inspect`: describes the table at `path` and, for a stage directory (or a table inside
+/// one), fails when its parts were made with different fingerprints.
+fn inspect(path: &Path, rows: usize) -> ExitCode {
+    match nona_table::describe(path, rows) {
+        Ok(text) => print!("{text}"),
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    }
+    let Some(fingerprint) = stage_fingerprint(path) else {
+        return ExitCode::SUCCESS;
+    };
+    match nona_pipeline::integrity::foreign_parts(path, &fingerprint) {
+        Ok(foreign) if foreign.is_empty() => ExitCode::SUCCESS,
+        Ok(foreign) => {
+            eprintln!(
+                "error: {}; recompute the stage with `nona run PIPELINE --force --stage NAME`",
+                nona_pipeline::integrity::describe_mixed(path, &fingerprint, &foreign)
+            );
+            ExitCode::from(EXIT_FAILED)
+        }
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+/// The fingerprint of the stage directory `path` is, or holds the table at `path`: its
+/// `_fingerprint`, else its `_record.json`'s.
+fn stage_fingerprint(path: &Path) -> Option<String> {
+    if !path.is_dir() {
+        return None;
+    }
+    [Some(path), path.parent()]
+        .into_iter()
+        .flatten()
+        .find_map(|dir| {
+            std::fs::read_to_string(dir.join("_fingerprint"))
+                .ok()
+                .map(|text| text.trim().to_owned())
+                .or_else(|| {
+                    nona_pipeline::engine::RunRecord::load(&dir.join("_record.json"))
+                        .ok()
+                        .map(|record| record.fingerprint)
+                })
+        })
 }
 
 /// Loads and checks a pipeline, printing every problem found.

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::config::Pipeline;
 use crate::fingerprint;
+use crate::lock::{StageLock, read_fingerprint};
 use crate::progress::Progress;
 use crate::run_dir::{StageDir, write_atomic};
 use crate::shard::Shard;
@@ -224,8 +225,13 @@ impl<'a> Engine<'a> {
         let mut inputs = BTreeMap::new();
         let mut input_fingerprints = BTreeMap::new();
         let mut synthetic = pipeline.synthetic_data() || self.stages[index].generates_data();
+        // Held until the stage is done: nobody may clear an input under its reader.
+        let mut input_locks = Vec::new();
         for dep in self.stages[index].depends_on() {
             let dep_dir = self.stage_dir(dep);
+            if dep_dir.path().is_dir() {
+                input_locks.push(StageLock::for_reading(&dep_dir)?);
+            }
             if !dep_dir.is_complete() {
                 bail!(
                     "stage `{name}` needs stage `{dep}`, which is not complete ({}); run `nona run {} --stage {dep}` first",
@@ -248,32 +254,19 @@ impl<'a> Engine<'a> {
             "inputs": input_fingerprints,
         }));
 
+        let _lock = StageLock::for_work(&dir, &fingerprint, || {
+            prepare(&dir, &fingerprint, options.shard.is_whole(), pipeline, name)
+        })?;
         if dir.is_complete() {
             let record = RunRecord::load(&dir.record_path())?;
             if record.fingerprint == fingerprint {
+                check_parts(&dir, &fingerprint, pipeline, name)?;
                 return Ok(StageReport {
                     stage: name.to_owned(),
                     outcome: StageOutcome::UpToDate,
                     record: Some(record),
                 });
             }
-        }
-        let on_disk = std::fs::read_to_string(dir.fingerprint_path()).unwrap_or_default();
-        if on_disk.trim() != fingerprint {
-            if !options.shard.is_whole() && !on_disk.is_empty() {
-                bail!(
-                    "{} holds parts made with another configuration; run `nona run {} --stage {name}` without --shard once (it clears them) before starting shards",
-                    dir.path().display(),
-                    pipeline.file.display()
-                );
-            }
-            // Parts only ever exist next to the fingerprint they were made with, so a directory
-            // without one holds nothing to clear; shards starting together must not clear each
-            // other's fresh parts.
-            if !on_disk.is_empty() {
-                clear(&dir)?;
-            }
-            write_atomic(&dir.fingerprint_path(), fingerprint.as_bytes())?;
         }
 
         let started = Instant::now();
@@ -345,6 +338,7 @@ impl<'a> Engine<'a> {
         for (table, _) in stage.tables() {
             tables.insert(table.to_owned(), count_rows(&dir.table_dir(Some(table)))?);
         }
+        check_parts(&dir, &fingerprint, pipeline, name)?;
         let record = RunRecord {
             pipeline: pipeline.name.clone(),
             stage: name.to_owned(),
@@ -366,7 +360,6 @@ impl<'a> Engine<'a> {
             serde_json::to_string_pretty(&record)?.as_bytes(),
         )?;
         write_atomic(&dir.success_marker(), b"")?;
-        remove_temporaries(dir.path());
         Ok(StageReport {
             stage: name.to_owned(),
             outcome: StageOutcome::Completed,
@@ -483,28 +476,68 @@ fn count_rows(dir: &Path) -> anyhow::Result<usize> {
     }
 }
 
-/// Removes a stage's outputs (not its directory).
-fn clear(dir: &StageDir) -> anyhow::Result<()> {
-    if dir.path().exists() {
-        std::fs::remove_dir_all(dir.path())
-            .with_context(|| format!("clearing {}", dir.path().display()))?;
+/// Makes `dir` fit for parts made with `fingerprint`, under the stage's exclusive lock: parts of
+/// another fingerprint are removed (a shard refuses instead: other shards may be about to start),
+/// `_fingerprint` is written, and temporaries of killed processes are removed.
+fn prepare(
+    dir: &StageDir,
+    fingerprint: &str,
+    whole: bool,
+    pipeline: &Pipeline,
+    name: &str,
+) -> anyhow::Result<()> {
+    let on_disk = read_fingerprint(dir)?;
+    if on_disk != fingerprint {
+        if !whole && !on_disk.is_empty() {
+            bail!(
+                "{} holds parts made with another configuration; run `nona run {} --stage {name}` without --shard once (it clears them) before starting shards",
+                dir.path().display(),
+                pipeline.file.display()
+            );
+        }
+        // Parts only ever exist next to the fingerprint they were made with, so a directory
+        // without one holds nothing to clear; shards starting together must not clear each
+        // other's fresh parts.
+        if !on_disk.is_empty() {
+            dir.remove_outputs()?;
+        }
+        write_atomic(&dir.fingerprint_path(), fingerprint.as_bytes())?;
     }
-    std::fs::create_dir_all(dir.path())
-        .with_context(|| format!("creating {}", dir.path().display()))?;
+    remove_temporaries(dir.path());
     Ok(())
 }
 
-/// Discards a stage's outputs so that its next run recomputes it (`--force`).
+/// Fails when a part of any table of the stage (its errors table included) was not made with
+/// `fingerprint`: another process with other settings wrote into the directory.
+fn check_parts(
+    dir: &StageDir,
+    fingerprint: &str,
+    pipeline: &Pipeline,
+    name: &str,
+) -> anyhow::Result<()> {
+    let foreign = crate::integrity::foreign_parts(dir.path(), fingerprint)?;
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "{}; recompute the stage with `nona run {} --force --stage {name}`",
+        crate::integrity::describe_mixed(dir.path(), fingerprint, &foreign),
+        pipeline.file.display()
+    )
+}
+
+/// Discards a stage's outputs so that its next run recomputes it (`--force`); fails when another
+/// process uses the stage.
 fn invalidate(dir: &StageDir) -> anyhow::Result<()> {
     if dir.path().exists() {
-        std::fs::remove_dir_all(dir.path())
-            .with_context(|| format!("removing {}", dir.path().display()))?;
+        let _lock = StageLock::exclusive(dir)?;
+        dir.remove_outputs()?;
     }
     Ok(())
 }
 
-/// Leftover Parquet temporaries from killed processes (small marker/record temporaries are left:
-/// a shard finishing at the same moment may still be about to rename its own).
+/// Leftover Parquet temporaries from killed processes; called under the stage's exclusive lock,
+/// so no live process is writing one (small marker/record temporaries are left alone).
 fn remove_temporaries(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
