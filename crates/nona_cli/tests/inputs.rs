@@ -120,13 +120,17 @@ fn image_paths_outside_the_root_are_error_rows_unless_allowed() {
     assert!(error_rows(&stage.join("_errors")).is_empty());
 }
 
+/// A modality, the extension of its sample files, its `[preprocess.*]` section and a writer of
+/// one sample file.
+type Modality<'a> = (&'a str, &'a str, &'a str, &'a dyn Fn(&Path));
+
 /// Text files (`source = "file"`) and audio files follow the same rule.
 #[test]
 fn text_and_audio_files_outside_the_root_are_error_rows() {
     let write_text = |path: &Path| std::fs::write(path, "a review").unwrap();
     let write_audio =
         |path: &Path| write_wav(path, &common::sine(440.0, 0.5, 0.2, 16_000), 16_000, 1);
-    let cases: [(&str, &str, &str, &dyn Fn(&Path)); 2] = [
+    let cases: [Modality; 2] = [
         (
             "text",
             "txt",
