@@ -200,3 +200,85 @@ fn env_variables_expand_in_the_dataset_root() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn manifest_problems_point_at_the_manifest_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    image_dataset(&tmp.path().join("data"), 3);
+    let pipeline = |name: &str, manifest: &str, extra: &str| {
+        write(
+            tmp.path(),
+            &format!("{name}.toml"),
+            &format!(
+                "[dataset]\nroot = \"data\"\nmodality = \"image\"\nmanifest = \"{manifest}\"\n{extra}\n[preprocess]\n"
+            ),
+        );
+        let out = run_in(tmp.path(), &["validate", &format!("{name}.toml")]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        stderr(&out)
+    };
+    let err = pipeline("column", "labels.csv", "label_column = \"age\"\n");
+    assert!(
+        err.contains("column.toml:4:1: ") && err.contains("no column `age`"),
+        "{err}"
+    );
+    let err = pipeline("missing", "nope.csv", "");
+    assert!(
+        err.contains("missing.toml:4:1: manifest") && err.contains("nope.csv does not exist"),
+        "{err}"
+    );
+    std::fs::write(tmp.path().join("data/bad.csv"), b"id,p\xffth,label\n").unwrap();
+    let err = pipeline("unreadable", "bad.csv", "");
+    assert!(
+        err.contains("unreadable.toml:4:1: ") && err.contains("not UTF-8"),
+        "{err}"
+    );
+    std::fs::write(tmp.path().join("data/bad.parquet"), b"PAR1 not really").unwrap();
+    let err = pipeline("parquet", "bad.parquet", "");
+    assert!(
+        err.contains("parquet.toml:4:1: ") && err.contains("bad.parquet"),
+        "{err}"
+    );
+}
+
+/// A key or type mistake in `[dataset]`, `[preprocess]` or `[preprocess.image]` is one error:
+/// the stages that read the section (preprocess and embed) do not both report it, and embed does
+/// not go on to check the transforms it could not read.
+#[test]
+fn a_preprocess_mistake_is_reported_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    image_dataset(&tmp.path().join("data"), 3);
+    let base = "[dataset]\nroot = \"data\"\nmanifest = \"labels.csv\"\nmodality = \"image\"\n\n[embed]\nbackbone = \"resnet18\"\nweights = \"synthetic\"\n\n";
+    for (name, section, expected) in [
+        (
+            "key",
+            "[preprocess.image]\ntransfroms = [{ resize = [8, 8] }]\n",
+            "key.toml:11:1: unknown key `transfroms` in `preprocess`; did you mean `transforms`?",
+        ),
+        (
+            "type",
+            "[preprocess]\nshard_rows = \"many\"\n[preprocess.image]\ntransforms = [{ resize = [8, 8] }]\n",
+            "type.toml:11:1: `preprocess.shard_rows`: invalid type: string \"many\"",
+        ),
+        (
+            "dataset",
+            "[preprocess.image]\ntransforms = [{ resize = [8, 8] }]\n",
+            "dataset.toml:3:1: unknown key `manifets` in `dataset`; did you mean `manifest`?",
+        ),
+    ] {
+        let text = format!("{base}{section}");
+        let text = if name == "dataset" {
+            text.replace("manifest =", "manifets =")
+        } else {
+            text
+        };
+        write(tmp.path(), &format!("{name}.toml"), &text);
+        let out = run_in(tmp.path(), &["validate", &format!("{name}.toml")]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = stderr(&out);
+        assert!(err.contains(expected), "{err}");
+        assert_eq!(err.matches(&format!("{name}.toml:")).count(), 2, "{err}");
+        assert!(err.contains("1 problem found"), "{err}");
+        assert!(!err.contains("fixed size"), "{err}");
+    }
+}

@@ -6,9 +6,11 @@
 //! names (relative to `dataset.root`) and anything beside it. A row it cannot use is still
 //! returned, with a [`Row::problem`] that names the field, so that `preprocess` records it in the
 //! errors table under the file and row in [`Row::origin`]; a file it cannot read at all is a
-//! [`DatasetError`].
+//! [`DatasetError`]. Sample files an adapter names are checked by `preprocess` like those of a
+//! plain manifest: they must stay inside the dataset root ([`SampleRoot`]).
 
 mod books;
+mod confine;
 mod houses;
 mod medsegbench;
 mod pitchfork;
@@ -18,6 +20,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use books::Books;
+pub use confine::SampleRoot;
 pub use houses::Houses;
 pub use medsegbench::MedSegBench;
 pub use pitchfork::Pitchfork;

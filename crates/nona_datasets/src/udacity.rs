@@ -15,6 +15,8 @@
 
 use std::path::Path;
 
+use nona_table::CsvLines;
+
 use crate::{DatasetError, Input, Layout, Row, Source, file_name, file_stem, read_to_string};
 
 /// The `udacity` layout.
@@ -83,9 +85,10 @@ fn simulator(
     has_header: bool,
 ) -> Result<Vec<Row>, DatasetError> {
     let mut rows = Vec::new();
+    let mut lines = CsvLines::new(text.as_bytes());
     for record in reader(text, has_header).records() {
         let record = record.map_err(|e| csv_error(path, &e))?;
-        let line = record.position().map_or(0, |p| p.line());
+        let line = lines.line_of(record.position());
         let mut row = Row::at(format!("line {line}"));
         let center = file_name(record.get(0).unwrap_or(""));
         if !center.is_empty() {
@@ -123,12 +126,13 @@ fn challenge(source: &Source, path: &Path, text: &str) -> Result<Vec<Row>, Datas
     };
     let (frame, file, angle) = (column("frame_id")?, column("filename")?, column("angle")?);
     let mut rows = Vec::new();
+    let mut lines = CsvLines::new(text.as_bytes());
     for record in csv.records() {
         let record = record.map_err(|e| csv_error(path, &e))?;
+        let line = lines.line_of(record.position());
         if record.get(frame) != Some("center_camera") {
             continue;
         }
-        let line = record.position().map_or(0, |p| p.line());
         let mut row = Row::at(format!("line {line}"));
         let Some(name) = record.get(file).filter(|s| !s.is_empty()) else {
             row.problem = Some("empty `filename`".to_owned());

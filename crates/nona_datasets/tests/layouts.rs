@@ -559,3 +559,29 @@ fn write_medsegbench(path: &Path) {
     }
     zip.finish().unwrap();
 }
+
+/// The simulator on Windows writes `\r\n` line endings: rows keep the numbers of their lines.
+#[test]
+fn udacity_lines_are_numbered_alike_with_crlf_endings() {
+    for (root, manifest, line) in [
+        ("udacity/simulator", "driving_log.csv", (2, "line 3")),
+        ("udacity/challenge", "interpolated.csv", (1, "line 5")),
+    ] {
+        let text = std::fs::read_to_string(fixtures().join(root).join(manifest)).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join(manifest), text.replace('\n', "\r\n")).unwrap();
+        let source = Source {
+            root: tmp.path().to_path_buf(),
+            manifest: manifest.into(),
+            work_dir: None,
+        };
+        let rows = nona_datasets::layout("udacity")
+            .unwrap()
+            .read(&source)
+            .unwrap();
+        assert_eq!(rows[line.0].origin, line.1, "{manifest}");
+        let lf = read("udacity", root, manifest);
+        let origins = |rows: &[Row]| rows.iter().map(|r| r.origin.clone()).collect::<Vec<_>>();
+        assert_eq!(origins(&rows), origins(&lf), "{manifest}");
+    }
+}

@@ -9,7 +9,8 @@
 //! Checks per modality: image files must exist and have a decodable header; audio files must
 //! exist, be non-empty and have a container and codec this build decodes (headers only: a
 //! truncated stream fails later, in `embed`); texts must not be blank (`source = "column"`), or
-//! the named `.txt` file must be readable UTF-8 and not blank (`source = "file"`).
+//! the named `.txt` file must be readable UTF-8 and not blank (`source = "file"`). A sample file
+//! must be inside the dataset root ([`SampleRoot`]) unless `[dataset] allow_outside_root`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ use anyhow::Context;
 use arrow::array::{Float64Array, Int64Array, StringArray};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use nona_datasets::Layout;
+use nona_datasets::{Layout, SampleRoot};
 use nona_pipeline::config::{ConfigError, DatasetConfig, Modality, Pipeline, did_you_mean};
 use nona_pipeline::{Plan, RowError, Stage, StageContext, UnitOutput, fingerprint};
 use rayon::prelude::*;
@@ -354,6 +355,8 @@ pub struct PreprocessStage {
     manifest: PathBuf,
     /// The adapter of `dataset.layout`; `None`: a plain manifest.
     layout: Option<&'static dyn Layout>,
+    /// Where sample files may be (the root; with a layout, also the files it derives).
+    sample_root: SampleRoot,
     rows: Vec<ManifestRow>,
 }
 
@@ -440,7 +443,7 @@ impl PreprocessStage {
                 "dataset.root",
                 format!("dataset root {} is not a directory", dataset.root.display()),
             ));
-        } else if !dataset.manifest_path().is_file() {
+        } else if !dataset.manifest_path().exists() {
             errors.push(pipeline.error_at(
                 "dataset.manifest",
                 format!(
@@ -461,7 +464,7 @@ impl PreprocessStage {
                 &manifest_columns(dataset),
             )
         {
-            errors.push(pipeline.error_at("dataset", error.to_string()));
+            errors.push(pipeline.error_at("dataset.manifest", error.to_string()));
         }
         if !errors.is_empty() {
             return Err(errors);
@@ -471,6 +474,7 @@ impl PreprocessStage {
             dataset: dataset.clone(),
             manifest: dataset.manifest_path(),
             layout,
+            sample_root: SampleRoot::new(&dataset.root, dataset.allow_outside_root),
             rows: Vec::new(),
         }))
     }
@@ -542,7 +546,7 @@ impl PreprocessStage {
                     Some(template) if self.layout.is_none() => template.replace("{}", raw),
                     _ => raw.to_owned(),
                 };
-                let path = self.dataset.root.join(relative);
+                let path = self.sample_root.sample_path(&relative).map_err(fail)?;
                 probe_file(&path, self.dataset.modality).map_err(|message| RowError {
                     id: row.id.clone(),
                     source: path.display().to_string(),
@@ -726,8 +730,10 @@ impl Stage for PreprocessStage {
         &[]
     }
 
+    /// 2: sample files outside the dataset root, ragged or non-UTF-8 CSV lines are errors-table
+    /// rows, and CSV lines are numbered right after `\r\n` endings.
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn fingerprint_inputs(&mut self, _pipeline: &Pipeline) -> anyhow::Result<serde_json::Value> {
@@ -770,6 +776,7 @@ impl Stage for PreprocessStage {
             Some(layout) => {
                 // Absolute, since sample paths are joined to the dataset root.
                 let files = std::path::absolute(ctx.dir_path().join("files"))?;
+                self.sample_root = self.sample_root.clone().also_allow(&files);
                 let source = layout_source(&self.dataset, Some(files));
                 layout.read(&source)?
             }
@@ -784,7 +791,7 @@ impl Stage for PreprocessStage {
                         label: table.columns[2][r].clone(),
                         group: group_index.and_then(|g| table.columns[g][r].clone()),
                         origin: table.row_origin[r].clone(),
-                        problem: None,
+                        problem: table.row_problem[r].clone(),
                     })
                     .collect()
             }

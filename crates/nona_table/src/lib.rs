@@ -21,7 +21,7 @@ pub use columns::{
 pub use dataset::Dataset;
 pub use error::TableError;
 pub use inspect::describe;
-pub use manifest::{ManifestColumns, read_manifest_columns};
+pub use manifest::{CsvLines, ManifestColumns, read_manifest_columns};
 pub use part::{PartWriter, write_part};
 
 /// Key-value metadata stored in a Parquet footer (pipeline, stage, model id, weights hash, …).

@@ -32,8 +32,13 @@ fn repo_dir(hub: &Path, repo: &str) -> PathBuf {
     hub.join(format!("models--{}", repo.replace('/', "--")))
 }
 
+/// Whether `revision` is a commit hash as the hub writes it: 40 lowercase hex digits (and so a
+/// safe path component).
 fn is_commit(revision: &str) -> bool {
-    revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit())
+    revision.len() == 40
+        && revision
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// `<hub>/models--org--name/snapshots/<commit>/<file>`.
@@ -49,10 +54,9 @@ pub(super) fn cached_file(hub: &Path, hf: &HfFile) -> Option<PathBuf> {
     let commit = if is_commit(hf.revision) {
         hf.revision.to_owned()
     } else {
-        std::fs::read_to_string(repo_dir(hub, hf.repo).join("refs").join(hf.revision))
-            .ok()?
-            .trim()
-            .to_owned()
+        let commit =
+            std::fs::read_to_string(repo_dir(hub, hf.repo).join("refs").join(hf.revision)).ok()?;
+        Some(commit.trim().to_owned()).filter(|c| is_commit(c))?
     };
     let path = snapshot_path(hub, hf, &commit);
     path.is_file().then_some(path)
@@ -95,13 +99,14 @@ pub(super) fn download(hub: &Path, hf: &HfFile) -> Result<PathBuf> {
         let _ = std::fs::remove_file(&partial);
         return Err(download_error(format!("curl exited with {status}")));
     }
-    let commit = header_text
-        .lines()
-        .filter_map(|line| line.split_once(':'))
-        .filter(|(name, _)| name.trim().eq_ignore_ascii_case("x-repo-commit"))
-        .map(|(_, value)| value.trim().to_owned())
-        .next_back()
-        .unwrap_or_else(|| hf.revision.to_owned());
+    let commit = match commit_of_response(&header_text, hf.revision) {
+        Ok(commit) => commit,
+        Err(message) => {
+            // Nothing is stored under a name the server chose; the download is discarded.
+            let _ = std::fs::remove_file(&partial);
+            return Err(download_error(message));
+        }
+    };
     let blob = blobs.join(sha256_file(&partial)?);
     std::fs::rename(&partial, &blob).map_err(|e| Error::io(&blob, e))?;
     if !is_commit(hf.revision) {
@@ -115,6 +120,28 @@ pub(super) fn download(hub: &Path, hf: &HfFile) -> Result<PathBuf> {
     }
     link_snapshot(&blob, &snapshot, hf.file).map_err(|e| Error::io(&snapshot, e))?;
     Ok(snapshot)
+}
+
+/// The commit a download resolved to: the last `x-repo-commit` response header (redirects dump
+/// several header blocks), else `revision` itself when it is a commit. The commit names a
+/// directory of the cache, so anything but a commit hash is refused.
+fn commit_of_response(headers: &str, revision: &str) -> std::result::Result<String, String> {
+    let received = headers
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(name, _)| name.trim().eq_ignore_ascii_case("x-repo-commit"))
+        .map(|(_, value)| value.trim())
+        .next_back();
+    match received {
+        Some(commit) if is_commit(commit) => Ok(commit.to_owned()),
+        Some(other) => Err(format!(
+            "the server's `x-repo-commit` header is {other:?}, not a commit hash (40 lowercase hex digits); nothing was stored"
+        )),
+        None if is_commit(revision) => Ok(revision.to_owned()),
+        None => Err(format!(
+            "the response has no `x-repo-commit` header, so the commit of revision `{revision}` is unknown; nothing was stored"
+        )),
+    }
 }
 
 /// Points the snapshot entry at its blob: a relative symlink as `huggingface_hub` makes, else a copy.
@@ -145,10 +172,59 @@ mod tests {
         file: "model.safetensors",
     };
 
+    const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    #[test]
+    fn the_commit_header_must_be_a_commit_hash() {
+        let headers = |commit: &str| {
+            format!(
+                "HTTP/2 302\r\nlocation: /x\r\n\r\nHTTP/2 200\r\nX-Repo-Commit: {commit}\r\n\r\n"
+            )
+        };
+        assert_eq!(
+            commit_of_response(&headers(COMMIT), "main"),
+            Ok(COMMIT.to_owned())
+        );
+        for hostile in [
+            "../../../../etc",
+            "..",
+            "",
+            "0123456789ABCDEF0123456789ABCDEF01234567",
+            "0123456789abcdef0123456789abcdef0123456",
+            "0123456789abcdef0123456789abcdef012345678",
+            "0123456789abcdef0123456789abcdef0123456/",
+        ] {
+            let error = commit_of_response(&headers(hostile), "main").unwrap_err();
+            assert!(
+                error.contains(&format!("{hostile:?}")) && error.contains("not a commit hash"),
+                "{hostile:?}: {error}"
+            );
+        }
+        // Without the header, only a pinned commit is known.
+        assert_eq!(
+            commit_of_response("HTTP/2 200\r\n", COMMIT),
+            Ok(COMMIT.to_owned())
+        );
+        let error = commit_of_response("HTTP/2 200\r\n", "main").unwrap_err();
+        assert!(error.contains("no `x-repo-commit` header"), "{error}");
+    }
+
+    #[test]
+    fn a_ref_that_is_not_a_commit_is_not_followed() {
+        let hub = tempfile::tempdir().unwrap();
+        let repo = hub.path().join("models--timm--resnet18.tv_in1k");
+        std::fs::create_dir_all(repo.join("refs")).unwrap();
+        std::fs::create_dir_all(hub.path().join("elsewhere")).unwrap();
+        std::fs::write(hub.path().join("elsewhere/model.safetensors"), b"x").unwrap();
+        std::fs::write(repo.join("refs/main"), "../../elsewhere\n").unwrap();
+        std::fs::create_dir_all(repo.join("snapshots")).unwrap();
+        assert_eq!(cached_file(hub.path(), &FILE), None);
+    }
+
     #[test]
     fn resolves_a_branch_through_refs() {
         let hub = tempfile::tempdir().unwrap();
-        let commit = "0123456789abcdef0123456789abcdef01234567";
+        let commit = COMMIT;
         let repo = hub.path().join("models--timm--resnet18.tv_in1k");
         std::fs::create_dir_all(repo.join("refs")).unwrap();
         std::fs::write(repo.join("refs/main"), format!("{commit}\n")).unwrap();

@@ -68,6 +68,10 @@ pub struct DatasetConfig {
     /// Applied to every label as it is read, e.g. `"log"` for log prices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_transform: Option<LabelTransform>,
+    /// Lets sample paths leave `root` (absolute paths elsewhere, `..`, symbolic links to other
+    /// places); by default such a sample is an errors-table row.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_outside_root: bool,
 }
 
 /// A transform of the labels (`[dataset] label_transform`).

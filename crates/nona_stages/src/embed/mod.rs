@@ -27,13 +27,14 @@ use nona_backbones::{
     Backbone, BackboneInput, BuildOptions, DeviceKind, InputKind, PoolingOption, ResolvedTokenizer,
     ResolvedWeights, WeightsLocator, backbone_names,
 };
+use nona_datasets::SampleRoot;
 use nona_pipeline::config::{ConfigError, Modality, Pipeline, did_you_mean};
 use nona_pipeline::{Plan, RowError, Stage, StageContext, UnitOutput};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::common::OnError;
-use crate::preprocess::PreprocessConfig;
+use crate::preprocess::{PreprocessConfig, TextSource};
 
 /// `weights = "synthetic"`: deterministic pseudo-random weights, for tests and demos; every output
 /// says so.
@@ -184,6 +185,8 @@ pub struct EmbedStage {
     tokenizer_file: Option<PathBuf>,
     modality: ModalityConfig,
     manifest: PathBuf,
+    /// Where sample files may be read from; `None` when the samples are texts, not files.
+    sample_root: Option<SampleRoot>,
     preprocess_json: String,
     resolved: Option<ResolvedWeights>,
     tokenizer: Option<ResolvedTokenizer>,
@@ -197,6 +200,8 @@ struct Loaded {
     pool: rayon::ThreadPool,
     samples: Vec<Sample>,
     inputs: Inputs,
+    /// Where sample files may be read from (the dataset root and files preprocess derived).
+    sample_root: Option<SampleRoot>,
 }
 
 impl EmbedStage {
@@ -314,13 +319,12 @@ impl EmbedStage {
                 ),
             ));
         }
-        let preprocess = match pipeline.section::<PreprocessConfig>("preprocess") {
-            Ok(section) => section.unwrap_or_default(),
-            Err(error) => {
-                errors.push(error);
-                PreprocessConfig::default()
-            }
+        // A `[preprocess]` that does not parse is the preprocess stage's error, reported there
+        // once; its options are then unknown, so nothing is checked against them here.
+        let Ok(preprocess) = pipeline.section::<PreprocessConfig>("preprocess") else {
+            return Err(errors);
         };
+        let preprocess = preprocess.unwrap_or_default();
         let modality = match dataset.map_or(Modality::Image, |d| d.modality) {
             Modality::Image => {
                 image::ImageConfig::from_pipeline(pipeline, &preprocess, &mut errors)
@@ -339,7 +343,14 @@ impl EmbedStage {
         else {
             return Err(errors);
         };
+        let reads_files = dataset.modality != Modality::Text
+            || preprocess
+                .text
+                .as_ref()
+                .is_some_and(|t| t.source == TextSource::File);
         Ok(Some(Self {
+            sample_root: reads_files
+                .then(|| SampleRoot::new(&dataset.root, dataset.allow_outside_root)),
             preprocess_json: match &modality {
                 ModalityConfig::Image(image) => image.json(),
                 ModalityConfig::Text(_) | ModalityConfig::Audio(_) => String::new(),
@@ -444,7 +455,13 @@ impl EmbedStage {
             .thread_name(|i| format!("nona-decode-{i}"))
             .build()?;
         let samples = read_samples(ctx)?;
+        let derived_files = ctx.input("preprocess").join("files");
+        let sample_root = self
+            .sample_root
+            .clone()
+            .map(|r| r.also_allow(&derived_files));
         self.state = Some(Loaded {
+            sample_root,
             backbone: Mutex::new(backbone),
             dim,
             device,
@@ -638,7 +655,7 @@ fn embed_unit<'a, P: Prepare>(
 ) -> anyhow::Result<Embedded<'a>> {
     let window = prepare.window(batch_size, samples.len()).max(1);
     let windows: Vec<&[Sample]> = samples.chunks(window).collect();
-    let run = |chunk: &[Sample]| prepare.prepare(chunk, &state.pool);
+    let run = |chunk: &[Sample]| prepare_inside_root(prepare, state, chunk);
     let mut out = Embedded {
         kept: Vec::new(),
         values: Vec::new(),
@@ -688,6 +705,39 @@ fn embed_unit<'a, P: Prepare>(
         Ok(())
     })?;
     Ok(out)
+}
+
+/// Prepares the samples whose files are inside the allowed folders (preprocess checked them, but
+/// a file may have become a link since, or the samples table may have been edited); the others
+/// fail without being opened.
+fn prepare_inside_root<P: Prepare>(
+    prepare: &P,
+    state: &Loaded,
+    chunk: &[Sample],
+) -> Vec<Result<P::Item, String>> {
+    let Some(root) = &state.sample_root else {
+        return prepare.prepare(chunk, &state.pool);
+    };
+    let checks: Vec<Result<(), String>> = chunk
+        .iter()
+        .map(|sample| root.check(Path::new(&sample.input)))
+        .collect();
+    let inside: Vec<Sample> = chunk
+        .iter()
+        .zip(&checks)
+        .filter(|(_, check)| check.is_ok())
+        .map(|(sample, _)| sample.clone())
+        .collect();
+    let mut prepared = prepare.prepare(&inside, &state.pool).into_iter();
+    checks
+        .into_iter()
+        .map(|check| match check {
+            Ok(()) => prepared
+                .next()
+                .unwrap_or_else(|| Err("not prepared".to_owned())),
+            Err(message) => Err(message),
+        })
+        .collect()
 }
 
 /// Runs the backbone on one batch and returns the pooled embeddings, row-major.
