@@ -108,6 +108,66 @@ fn every_shipped_pipeline_validates() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// The backbone of each dataset in the NONA paper's reference code (`utils.py: fe_for_data` of
+/// `aviadsusman/nona_anon`), by shipped pipeline file. `None`: a backbone nona does not have, so
+/// the pipeline necessarily substitutes one.
+const PAPER_BACKBONES: &[(&str, Option<&str>)] = &[
+    ("adresso", Some("distilbert_base")),
+    ("austin", Some("distilbert_base")),
+    ("books", Some("distilbert_base")),
+    ("coughvid", Some("hubert_base")),
+    ("houses", Some("resnet34")),
+    ("medsegbench", Some("efficientnet_b0")),
+    // `whisper.load_model('tiny')`: the multilingual Whisper tiny, not tiny.en.
+    ("nosemic", None),
+    ("pitchfork", Some("bert_base")),
+    ("rsna", Some("resnet18")),
+    ("rsna-demo", Some("resnet18")),
+    ("udacity", Some("efficientnet_b0")),
+];
+
+/// A shipped pipeline with a report either runs the paper's backbone for its dataset or says in
+/// `[report] substitutes_for` which one it stands in for, so that its report warns.
+#[test]
+fn shipped_pipelines_name_every_backbone_that_stands_in_for_the_papers() {
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for entry in std::fs::read_dir(repo().join("pipelines")).unwrap() {
+        let file = entry.unwrap().path();
+        if file.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let pipeline = nona_pipeline::config::Pipeline::load(&file, nona_stages::STAGES).unwrap();
+        let Some(report) = pipeline
+            .section::<nona_stages::report::ReportConfig>("report")
+            .unwrap()
+        else {
+            continue;
+        };
+        let stem = file.file_stem().unwrap().to_str().unwrap();
+        let Some(&(_, paper)) = PAPER_BACKBONES.iter().find(|(name, _)| *name == stem) else {
+            failures.push(format!(
+                "{stem}: add the paper's backbone to PAPER_BACKBONES"
+            ));
+            continue;
+        };
+        let embed = pipeline.section::<toml::Table>("embed").unwrap().unwrap();
+        let backbone = embed["backbone"].as_str().unwrap();
+        match (paper == Some(backbone), &report.substitutes_for) {
+            (false, None) => failures.push(format!(
+                "{stem}: runs {backbone}, not the paper's backbone, without `substitutes_for`"
+            )),
+            (true, Some(original)) => failures.push(format!(
+                "{stem}: runs the paper's {backbone} but says it substitutes for {original}"
+            )),
+            _ => {}
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, PAPER_BACKBONES.len(), "{failures:?}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 /// Runs the shipped pipeline `name`'s preprocess stage with `variable` pointing at `root`;
 /// returns the samples (id|input|label|group|source_row) and errors (id|stage|source|message).
 fn preprocess(

@@ -225,6 +225,13 @@ fn train_knn_and_report_run_end_to_end_and_are_cached() {
         "{text}"
     );
     assert!(text.contains("user-supplied embeddings"), "{text}");
+    assert!(
+        text.contains(
+            "The backbone is frozen: its embeddings were computed once and only the \
+             projector and the head were trained on them."
+        ),
+        "{text}"
+    );
     for png in [
         "learning_curves.png",
         "embedding_maps.png",
@@ -582,5 +589,88 @@ fn reports_of_several_runs_combine_into_one_table_with_a_cd_diagram() {
         stderr(&missing).contains("nowhere: not a report"),
         "{}",
         stderr(&missing)
+    );
+}
+
+/// Writes a report's `metrics` table as the report stage does, for `dataset` with Dense, NONA
+/// and k-NN over `seeds` except the `(method, seed)` pairs in `lost`, with footer `metadata`.
+fn write_report_metrics(
+    run: &Path,
+    dataset: &str,
+    seeds: &[u64],
+    lost: &[(&str, u64)],
+    metadata: &[(&str, &str)],
+) {
+    let mut records = Vec::new();
+    for (m, method) in ["Dense", "NONA", "k-NN"].into_iter().enumerate() {
+        for &seed in seeds.iter().filter(|&&s| !lost.contains(&(method, s))) {
+            let value = 5.0 - m as f64 + 0.1 * seed as f64 + dataset.len() as f64;
+            records.push(nona_report::table::MseRecord::new(
+                dataset, method, seed, value,
+            ));
+        }
+    }
+    let batch = nona_stages::report::records_batch(&records).unwrap();
+    std::fs::create_dir_all(run.join("report/metrics")).unwrap();
+    let metadata: nona_table::Metadata = metadata
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    nona_table::write_part(
+        &run.join("report/metrics/part-00000.parquet"),
+        batch.schema(),
+        &[batch],
+        &metadata,
+    )
+    .unwrap();
+}
+
+/// `nona report` applies the report stage's rule to missing seeds: n in Table 1, the missing
+/// results in the banner (from the run's footer, or for a report without one, the seeds its
+/// other methods have), and the Friedman test over the seeds every method has.
+#[test]
+fn combined_reports_show_and_leave_out_missing_seeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = r#"[{"dataset": "set a", "method": "NONA", "seed": 1,
+        "reason": "cell 4: training diverged: validation MSE is not finite at epoch 3"}]"#;
+    write_report_metrics(
+        &tmp.path().join("a"),
+        "set a",
+        &[0, 1, 2],
+        &[("NONA", 1)],
+        &[
+            ("nona.report.dataset", "set a"),
+            ("nona.report.seeds", "[0, 1, 2]"),
+            ("nona.report.missing", missing),
+        ],
+    );
+    write_report_metrics(&tmp.path().join("b"), "set b", &[0, 1, 2], &[], &[]);
+    write_report_metrics(
+        &tmp.path().join("c"),
+        "set c",
+        &[0, 1, 2],
+        &[("Dense", 2)],
+        &[],
+    );
+    let out = run_in(tmp.path(), &["report", "a", "b", "c", "--out", "combined"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = std::fs::read_to_string(tmp.path().join("combined/report.md")).unwrap();
+    assert!(
+        report.contains("| set a | 10.1 ± 0.100 | 9.10 ± 0.141 (n = 2 of 3) | **8.10 ± 0.100** |"),
+        "{report}"
+    );
+    assert!(
+        report.contains(
+            "> - set a, NONA, seed 1: cell 4: training diverged: validation MSE is not finite"
+        ),
+        "{report}"
+    );
+    assert!(
+        report.contains("> - set c, Dense, seed 2: no reason recorded"),
+        "{report}"
+    );
+    assert!(
+        report.contains("(set a: 2 seeds, set b: 3 seeds, set c: 2 seeds)"),
+        "{report}"
     );
 }

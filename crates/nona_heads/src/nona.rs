@@ -99,10 +99,20 @@ impl NonaHead {
         weighted_labels(&self.logits(z, bank_z, false)?, bank_y)
     }
 
-    /// Evaluation predictions clipped to `[0, 1]`, computed in query chunks so that the
-    /// `(chunk, N, d)` difference tensor of L1/L2 off the CPU, and the `(chunk, N)` matrices,
-    /// stay bounded. Detached from the graph.
+    /// Evaluation predictions clipped to `[0, 1]` (see [`Self::predict_unclipped`]).
     pub fn predict(&self, z: &Tensor, bank_z: &Tensor, bank_y: &Tensor) -> Result<Tensor> {
+        clip_unit(&self.predict_unclipped(z, bank_z, bank_y)?)
+    }
+
+    /// Evaluation predictions, computed in query chunks so that the `(chunk, N, d)` difference
+    /// tensor of L1/L2 off the CPU, and the `(chunk, N)` matrices, stay bounded. Detached from
+    /// the graph. With labels in `[0, 1]` they are weighted means inside `[0, 1]` already.
+    pub fn predict_unclipped(
+        &self,
+        z: &Tensor,
+        bank_z: &Tensor,
+        bank_y: &Tensor,
+    ) -> Result<Tensor> {
         let (queries, dim) = z.dims2()?;
         let per_query = bank_z.dim(0)?.max(1) * dim.max(1);
         let chunk = (PREDICT_CHUNK_ELEMENTS / per_query).max(1);
@@ -116,7 +126,7 @@ impl NonaHead {
         if parts.is_empty() {
             return Ok(Tensor::zeros(0, z.dtype(), z.device())?);
         }
-        clip_unit(&Tensor::cat(&parts, 0)?)
+        Ok(Tensor::cat(&parts, 0)?)
     }
 
     /// `Sim(z, z_n) + log m` (without the self mask).

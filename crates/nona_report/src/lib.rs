@@ -31,6 +31,7 @@
 //!         .to_vec(),
 //!     seeds: vec![0, 1, 2],
 //!     grid: vec![],
+//!     missing: vec![],
 //! };
 //! let report = render_report(&run, &table, &analysis, &[]);
 //! assert!(report.starts_with("> **Warning")); // random weights are called out first

@@ -1,5 +1,6 @@
-//! Assembles `report.md`: a warning banner when anything was synthetic or substituted, what
-//! was run, Table 1, the statistics and the plots (linked by relative path).
+//! Assembles `report.md`: a warning banner when anything was synthetic or substituted or a
+//! result asked for is missing, what was run (and that only the heads were trained), Table 1,
+//! the statistics and the plots (linked by relative path).
 
 use crate::analysis::{Analysis, PairedComparison, RankComparison};
 use crate::stats::{PValueMethod, nemenyi_q_alpha};
@@ -62,6 +63,25 @@ pub struct GridParameter {
     pub values: Vec<String>,
 }
 
+/// A result the run asked for that is not in Table 1 (e.g. a cell whose training diverged).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MissingResult {
+    /// Dataset, as in Table 1.
+    pub dataset: String,
+    /// Method, as in Table 1.
+    pub method: String,
+    /// The seed without a result.
+    pub seed: u64,
+    /// Why, when the run recorded it.
+    pub reason: Option<String>,
+}
+
+/// What nona trains, said in every report until a fine-tuning stage exists.
+pub const WHAT_WAS_TRAINED: &str = "The backbone is frozen: its embeddings were computed once \
+     and only the projector and the head were trained on them. The paper fine-tunes the whole \
+     network, backbone included, so these results are of the heads on frozen features, not of \
+     the paper's fine-tuning.";
+
 /// What was run, for the report's header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunDescription {
@@ -69,10 +89,12 @@ pub struct RunDescription {
     pub title: String,
     /// Datasets with their data source and backbone.
     pub datasets: Vec<DatasetRun>,
-    /// Seeds (splits) every method ran with.
+    /// Seeds (splits) the methods were asked to run.
     pub seeds: Vec<u64>,
     /// Hyper-parameter grid.
     pub grid: Vec<GridParameter>,
+    /// Results asked for but missing; listed in the warning banner.
+    pub missing: Vec<MissingResult>,
 }
 
 impl RunDescription {
@@ -134,6 +156,9 @@ pub fn render_report(
         }
         out.push('\n');
     }
+    if !run.missing.is_empty() {
+        push_missing(&mut out, &run.missing);
+    }
     out.push_str(&format!("# {}\n\n", run.title));
     push_what_was_run(&mut out, run);
     out.push_str("## Table 1: test MSE × 10³\n\n");
@@ -158,6 +183,27 @@ pub fn render_report(
     out
 }
 
+/// The banner listing results asked for but missing.
+fn push_missing(out: &mut String, missing: &[MissingResult]) {
+    out.push_str(&format!(
+        "> **Warning: {} result{} asked for {} missing.** Table 1 averages each method over the \
+         seeds it has and shows n where that is fewer than the seeds asked for; each paired test \
+         uses only the seeds both of its methods have, and the Friedman test only the seeds every \
+         method has:\n>\n",
+        missing.len(),
+        if missing.len() == 1 { "" } else { "s" },
+        if missing.len() == 1 { "is" } else { "are" },
+    ));
+    for result in missing {
+        let reason = result.reason.as_deref().unwrap_or("no reason recorded");
+        out.push_str(&format!(
+            "> - {}, {}, seed {}: {reason}\n",
+            result.dataset, result.method, result.seed
+        ));
+    }
+    out.push('\n');
+}
+
 fn push_what_was_run(out: &mut String, run: &RunDescription) {
     out.push_str("## What was run\n\n| Dataset | Data | Backbone | Weights |\n|---|---|---|---|\n");
     for dataset in &run.datasets {
@@ -180,6 +226,7 @@ fn push_what_was_run(out: &mut String, run: &RunDescription) {
             dataset.name
         ));
     }
+    out.push_str(&format!("\n**Training.** {WHAT_WAS_TRAINED}\n"));
     let seeds: Vec<String> = run.seeds.iter().map(u64::to_string).collect();
     out.push_str(&format!(
         "\nSeeds ({}): {}\n\n",
@@ -222,11 +269,18 @@ fn format_f(f: f64) -> String {
 fn push_rank_comparison(out: &mut String, ranks: &RankComparison) {
     let friedman = &ranks.friedman;
     let k = ranks.methods.len();
+    let datasets: Vec<String> = ranks
+        .datasets
+        .iter()
+        .zip(&ranks.seeds)
+        .map(|(name, seeds)| format!("{name}: {} seeds", seeds.len()))
+        .collect();
     out.push_str(&format!(
-        "Friedman test over {} datasets ({}) on mean test MSE, {k} methods (rank 1 = lowest MSE):\n\
+        "Friedman test over {} datasets ({}) on the mean test MSE over the seeds every method \
+         has, {k} methods (rank 1 = lowest MSE):\n\
          χ² = {:.4}, p = {}; Iman–Davenport F = {}, p = {}.\n\n",
         friedman.n_datasets,
-        ranks.datasets.join(", "),
+        datasets.join(", "),
         friedman.chi_square,
         format_p(friedman.p_value),
         format_f(friedman.iman_davenport_f),
@@ -293,8 +347,9 @@ fn describe_method(method: PValueMethod) -> &'static str {
 
 fn push_paired(out: &mut String, paired: &[PairedComparison]) {
     out.push_str(
-        "Paired tests over seeds within each dataset (two-sided; Wilcoxon signed-rank with \
-         SciPy's defaults: zero differences dropped, no continuity correction):\n\n\
+        "Paired tests over the seeds both methods have, within each dataset (two-sided; \
+         Wilcoxon signed-rank with SciPy's defaults: zero differences dropped, no continuity \
+         correction):\n\n\
          | Dataset | A vs B | n | Wilcoxon W | p (Wilcoxon) | paired t | p (t) |\n\
          |---|---|---:|---:|---:|---:|---:|\n",
     );

@@ -3,6 +3,9 @@
 //! The standard deviation is the sample standard deviation (ddof = 1), as in the paper's
 //! "± standard deviation across ten random splits". Method names are plain strings, so new
 //! methods need no code change; rows and columns keep the order in which they first appear.
+//!
+//! A method with fewer results than the seeds asked for (a diverged cell) is averaged over the
+//! seeds it has, and its cell says so: `4.25 ± 0.354 (n = 9 of 10)`.
 
 use crate::ReportError;
 
@@ -62,6 +65,8 @@ pub struct ResultsTable {
     methods: Vec<String>,
     /// `cells[dataset][method]`; `None` where no seed was recorded.
     cells: Vec<Vec<Option<CellSummary>>>,
+    /// Seeds asked for per dataset (default: the distinct seeds recorded for it).
+    requested_seeds: Vec<usize>,
 }
 
 impl ResultsTable {
@@ -105,6 +110,15 @@ impl ResultsTable {
             }
             cell.push((record.seed, record.mse_x1e3));
         }
+        let requested_seeds = seeds_and_values
+            .iter()
+            .map(|row| {
+                let mut seeds: Vec<u64> = row.iter().flatten().map(|(seed, _)| *seed).collect();
+                seeds.sort_unstable();
+                seeds.dedup();
+                seeds.len()
+            })
+            .collect();
         let cells = seeds_and_values
             .iter()
             .map(|row| {
@@ -120,7 +134,27 @@ impl ResultsTable {
             datasets,
             methods,
             cells,
+            requested_seeds,
         })
+    }
+
+    /// Declares how many seeds `dataset` was asked to run, so that a method with results for
+    /// fewer shows its n even when every method lost the same seed. Unknown datasets are ignored.
+    pub fn set_requested_seeds(&mut self, dataset: &str, count: usize) {
+        if let Some(row) = self.datasets.iter().position(|d| d == dataset) {
+            self.requested_seeds[row] = count;
+        }
+    }
+
+    /// The number of seeds `dataset` (a row index) was asked to run.
+    pub fn requested_seeds(&self, dataset: usize) -> usize {
+        self.requested_seeds.get(dataset).copied().unwrap_or(0)
+    }
+
+    /// Whether a cell has results for fewer seeds than its dataset was asked to run.
+    pub fn is_short(&self, dataset: usize, method: usize) -> bool {
+        self.cell(dataset, method)
+            .is_some_and(|cell| cell.n < self.requested_seeds(dataset))
     }
 
     /// Row names, in order of first appearance.
@@ -153,25 +187,9 @@ impl ResultsTable {
             .collect()
     }
 
-    /// Per-dataset means as rows for the Friedman test, keeping only datasets where every
-    /// method has a result. Returns the dataset names alongside.
-    pub fn complete_mean_rows(&self) -> (Vec<String>, Vec<Vec<f64>>) {
-        let mut names = Vec::new();
-        let mut rows = Vec::new();
-        for (d, name) in self.datasets.iter().enumerate() {
-            let row: Option<Vec<f64>> = (0..self.methods.len())
-                .map(|m| self.cell(d, m).map(|c| c.mean))
-                .collect();
-            if let Some(row) = row {
-                names.push(name.clone());
-                rows.push(row);
-            }
-        }
-        (names, rows)
-    }
-
     /// The paper's Table 1 as Markdown: `mean ± sd`, three significant digits, best mean per
-    /// row in bold, `—` for a missing cell, followed by a one-line legend.
+    /// row in bold, `—` for a missing cell, `(n = k of N)` for a method with results for only k
+    /// of the N seeds asked for, followed by a legend.
     pub fn to_markdown(&self) -> String {
         let mut out = String::from("| Dataset |");
         for method in &self.methods {
@@ -186,7 +204,7 @@ impl ResultsTable {
             for m in 0..self.methods.len() {
                 let text = match self.cell(d, m) {
                     None => "—".to_owned(),
-                    Some(cell) => format_cell(cell),
+                    Some(cell) => format_cell(cell, self.requested_seeds(d)),
                 };
                 if best.contains(&m) {
                     out.push_str(&format!(" **{text}** |"));
@@ -198,8 +216,17 @@ impl ResultsTable {
         }
         out.push_str(
             "\nTest MSE × 10³: mean ± sample standard deviation (ddof = 1) over seeds; \
-             best mean per dataset in **bold**.\n",
+             best mean per dataset in **bold**.",
         );
+        let any_short =
+            (0..self.datasets.len()).any(|d| (0..self.methods.len()).any(|m| self.is_short(d, m)));
+        if any_short {
+            out.push_str(
+                " (n = k of N): the method has results for only k of the N seeds asked for \
+                 and is averaged over those; report.md lists the missing seeds.",
+            );
+        }
+        out.push('\n');
         out
     }
 
@@ -229,14 +256,19 @@ impl ResultsTable {
     }
 }
 
-fn format_cell(cell: &CellSummary) -> String {
-    match cell.sd {
-        Some(sd) => format!(
-            "{} ± {}",
-            format_significant(cell.mean),
-            format_significant(sd)
-        ),
-        None => format!("{} (n = 1)", format_significant(cell.mean)),
+/// `mean ± sd`, with the seed count when it is short of `requested` or there is no sd.
+fn format_cell(cell: &CellSummary, requested: usize) -> String {
+    let mean = format_significant(cell.mean);
+    let value = match cell.sd {
+        Some(sd) => format!("{mean} ± {}", format_significant(sd)),
+        None => mean,
+    };
+    if cell.n < requested {
+        format!("{value} (n = {} of {requested})", cell.n)
+    } else if cell.sd.is_none() {
+        format!("{value} (n = 1)")
+    } else {
+        value
     }
 }
 
@@ -334,7 +366,7 @@ mod tests {
     }
 
     #[test]
-    fn missing_cells_are_dashes_and_excluded_from_friedman_rows() {
+    fn missing_cells_are_dashes() {
         let mut recs = records();
         recs.push(MseRecord::new("Austin", "NONA", 0, 2.0));
         let table = ResultsTable::from_records(&recs).unwrap();
@@ -343,9 +375,43 @@ mod tests {
                 .to_markdown()
                 .contains("| Austin | — | **2.00 (n = 1)** |")
         );
-        let (names, rows) = table.complete_mean_rows();
-        assert_eq!(names, ["RSNA", "Books, v2"]);
-        assert_eq!(rows[1], [8.0, 9.0]);
+    }
+
+    #[test]
+    fn a_method_short_of_the_seeds_asked_for_shows_its_n() {
+        let mut recs = records();
+        recs.push(MseRecord::new("RSNA", "Dense", 2, 7.0));
+        let mut table = ResultsTable::from_records(&recs).unwrap();
+        // NONA lacks seed 2, which Dense has.
+        let md = table.to_markdown();
+        assert!(
+            md.contains("| RSNA | 6.00 ± 1.00 | **4.25 ± 0.354 (n = 2 of 3)** |"),
+            "{md}"
+        );
+        assert!(md.contains("report.md lists the missing seeds"), "{md}");
+        // Every method of Books lost a seed: only the requested count can tell.
+        assert!(
+            md.contains("| Books, v2 | **8.00 (n = 1)** | 9.00 (n = 1) |"),
+            "{md}"
+        );
+        table.set_requested_seeds("Books, v2", 2);
+        let md = table.to_markdown();
+        assert!(
+            md.contains("| Books, v2 | **8.00 (n = 1 of 2)** | 9.00 (n = 1 of 2) |"),
+            "{md}"
+        );
+        assert!(!table.is_short(0, 0) && table.is_short(0, 1));
+    }
+
+    #[test]
+    fn no_n_and_no_legend_when_every_seed_is_there() {
+        let table = ResultsTable::from_records(&records()[..4]).unwrap();
+        let md = table.to_markdown();
+        assert!(
+            md.contains("| RSNA | 5.50 ± 0.707 | **4.25 ± 0.354** |"),
+            "{md}"
+        );
+        assert!(!md.contains("n = "), "{md}");
     }
 
     #[test]

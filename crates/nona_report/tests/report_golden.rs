@@ -4,8 +4,8 @@
 
 use nona_report::analysis::Analysis;
 use nona_report::markdown::{
-    Backbone, DataSource, DatasetRun, GridParameter, PlotLink, RunDescription, Weights,
-    render_report,
+    Backbone, DataSource, DatasetRun, GridParameter, MissingResult, PlotLink, RunDescription,
+    Weights, render_report,
 };
 use nona_report::table::{MseRecord, ResultsTable};
 
@@ -90,6 +90,7 @@ fn run_description() -> RunDescription {
                 values: vec!["-l2".into()],
             },
         ],
+        missing: Vec::new(),
     }
 }
 
@@ -152,4 +153,64 @@ fn no_banner_when_everything_is_real() {
     let rendered = render_report(&run, &table, &analysis, &[]);
     assert!(rendered.starts_with("# NONA report"), "{rendered}");
     assert!(rendered.contains("Friedman test not run"));
+}
+
+#[test]
+fn report_says_that_only_the_projector_and_head_were_trained() {
+    let rendered = render();
+    assert!(
+        rendered.contains(
+            "**Training.** The backbone is frozen: its embeddings were computed once and only \
+             the projector and the head were trained on them. The paper fine-tunes the whole \
+             network"
+        ),
+        "{rendered}"
+    );
+}
+
+/// A diverged cell: NONA has no result for seed 3 on RSNA (nor, then, NONA + k-NN).
+#[test]
+fn a_missing_seed_shows_in_table_1_the_banner_and_the_statistics() {
+    let records: Vec<MseRecord> = records()
+        .into_iter()
+        .filter(|r| !(r.dataset == "RSNA" && r.method.starts_with("NONA") && r.seed == 3))
+        .collect();
+    let mut run = run_description();
+    run.missing = ["NONA", "NONA + k-NN"]
+        .map(|method| MissingResult {
+            dataset: "RSNA".into(),
+            method: method.into(),
+            seed: 3,
+            reason: (method == "NONA").then(|| "training diverged at epoch 4".into()),
+        })
+        .to_vec();
+    let table = ResultsTable::from_records(&records).unwrap();
+    let analysis = Analysis::compute(&table, &records, &[("NONA", "Dense")]);
+    let rendered = render_report(&run, &table, &analysis, &[]);
+
+    // Table 1: each method over the seeds it has, n where it is short.
+    assert!(
+        rendered.contains("| RSNA | 6.39 ± 0.396 | 6.47 ± 0.295 | 5.15 ± 0.191 (n = 4 of 5) |"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("(n = k of N): the method has results for only k"));
+    // The banner lists both missing results, with the reason where one was recorded.
+    assert!(
+        rendered.contains("> **Warning: 2 results asked for are missing.**"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("> - RSNA, NONA, seed 3: training diverged at epoch 4\n"));
+    assert!(rendered.contains("> - RSNA, NONA + k-NN, seed 3: no reason recorded\n"));
+    // Statistics only on the seeds every compared method has.
+    assert!(
+        rendered.contains("(RSNA: 4 seeds, Udacity: 5 seeds, Houses-gen: 5 seeds)"),
+        "{rendered}"
+    );
+    let rsna = &analysis.paired[0];
+    assert_eq!(
+        (rsna.dataset.as_str(), rsna.t_test.as_ref().unwrap().n),
+        ("RSNA", 4)
+    );
+    let ranks = analysis.ranks.as_ref().unwrap();
+    assert_eq!(ranks.seeds[0], [0, 1, 2, 4]);
 }

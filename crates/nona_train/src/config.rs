@@ -61,6 +61,11 @@ pub struct ModelConfig {
     pub hidden: Vec<usize>,
     /// Embedding dimension `d` (projector output).
     pub embedding_dim: usize,
+    /// Whether evaluation predictions (validation MSE, reported predictions and metrics) are
+    /// clipped to `[0, 1]`, the scaled label range. Default `true`, which is also what a
+    /// `model.json` written before this key existed did; a grid sets it per head from its
+    /// `clip` list (the reference code clips NONA's predictions only).
+    pub clip: bool,
 }
 
 impl Default for ModelConfig {
@@ -73,6 +78,7 @@ impl Default for ModelConfig {
             params: nona.params,
             hidden: vec![200],
             embedding_dim: 25,
+            clip: true,
         }
     }
 }

@@ -68,6 +68,11 @@ pub struct GridSpec {
     pub hidden: Vec<usize>,
     /// Optimisation settings shared by all cells (their batch size is replaced per cell).
     pub optim: OptimConfig,
+    /// Heads whose evaluation predictions are clipped to `[0, 1]` (the scaled label range)
+    /// before the validation and test MSE. Default: NONA only, as the authors' reference code
+    /// (`models.py`, `NONA.forward`); NONA's predictions are weighted means of training labels,
+    /// so clipping them changes nothing but rounding.
+    pub clip: Vec<HeadKind>,
 }
 
 impl Default for GridSpec {
@@ -83,6 +88,7 @@ impl Default for GridSpec {
             seeds: Seeds::default(),
             hidden: model.hidden,
             optim: OptimConfig::default(),
+            clip: vec![HeadKind::Nona],
         }
     }
 }
@@ -155,6 +161,7 @@ fn head_models(spec: &GridSpec, head: HeadKind) -> Result<Vec<ModelConfig>> {
     let base = ModelConfig {
         head,
         hidden: spec.hidden.clone(),
+        clip: spec.clip.contains(&head),
         ..ModelConfig::default()
     };
     if head == HeadKind::Dense {

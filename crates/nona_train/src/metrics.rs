@@ -8,7 +8,8 @@ use crate::model::Predictions;
 /// Errors of one split's predictions.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SplitMetrics {
-    /// MSE × 10³ on min-max scaled labels with predictions clipped to `[0, 1]` (the paper's unit).
+    /// MSE × 10³ on min-max scaled labels (the paper's unit), of the predictions as the model
+    /// gives them (clipped to `[0, 1]` when it clips).
     pub mse_scaled_e3: f64,
     /// MSE in original label units.
     pub mse: f64,

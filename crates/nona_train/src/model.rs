@@ -12,7 +12,7 @@ use std::sync::PoisonError;
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
-use nona_heads::{DenseHead, MinMaxScaler, NonaHead, Projector, ProjectorConfig};
+use nona_heads::{DenseHead, MinMaxScaler, NonaHead, Projector, ProjectorConfig, clip_unit};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,8 @@ pub(crate) struct Network {
     pub(crate) varmap: VarMap,
     pub(crate) projector: Projector,
     pub(crate) head: Head,
+    /// Evaluation predictions are clipped to `[0, 1]` ([`ModelConfig::clip`]).
+    clip: bool,
 }
 
 impl Network {
@@ -70,6 +72,7 @@ impl Network {
             varmap,
             projector,
             head,
+            clip: config.clip,
         })
     }
 
@@ -122,14 +125,22 @@ impl Network {
         Ok(Tensor::cat(&parts, 0)?)
     }
 
-    /// Scaled predictions clipped to `[0, 1]` for embeddings `z`; NONA needs the `bank`.
+    /// Scaled predictions for embeddings `z`, clipped to `[0, 1]` when the model clips;
+    /// NONA needs the `bank`. Detached from the graph.
     pub(crate) fn predict(&self, z: &Tensor, bank: Option<&NeighbourBank>) -> Result<Tensor> {
-        Ok(match (&self.head, bank) {
-            (Head::Dense(head), _) => head.predict(z)?,
-            (Head::Nona(head), Some(bank)) => head.predict(z, &bank.embeddings, &bank.labels)?,
+        let predictions = match (&self.head, bank) {
+            (Head::Dense(head), _) => head.forward(&z.detach())?.detach(),
+            (Head::Nona(head), Some(bank)) => {
+                head.predict_unclipped(z, &bank.embeddings, &bank.labels)?
+            }
             (Head::Nona(_), None) => {
                 return Err(TrainError::Input("NONA needs a neighbour bank".into()));
             }
+        };
+        Ok(if self.clip {
+            clip_unit(&predictions)?
+        } else {
+            predictions
         })
     }
 }
@@ -228,9 +239,9 @@ pub struct ModelDescription {
 /// Predictions for a set of rows.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Predictions {
-    /// On the min-max scaled label range, clipped to `[0, 1]`.
+    /// On the min-max scaled label range; clipped to `[0, 1]` when the model clips.
     pub scaled: Vec<f64>,
-    /// In original label units (the clipped scaled predictions mapped back).
+    /// In original label units (the scaled predictions mapped back).
     pub original: Vec<f64>,
 }
 

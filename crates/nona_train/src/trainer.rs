@@ -3,8 +3,8 @@
 //! Labels are min-max scaled on the training split; the projector and head are trained with MSE
 //! and Adam on shuffled batches (order drawn from the cell's seed; a trailing batch of one sample
 //! is merged into the previous batch, since NONA and BatchNorm need two). After every epoch the
-//! validation MSE (scaled labels, predictions clipped to `[0, 1]`, NONA using the whole training
-//! split as neighbour bank) is recorded; early stopping watches it from epoch
+//! validation MSE (scaled labels, predictions clipped to `[0, 1]` when the cell clips, NONA using
+//! the whole training split as neighbour bank) is recorded; early stopping watches it from epoch
 //! `start_after_epoch + 1` on with the given patience, and the best checked epoch's variables are
 //! restored before the final embeddings and predictions are computed.
 //!
@@ -61,7 +61,7 @@ pub struct EpochRecord {
     pub epoch: usize,
     /// Mean of the batch MSE losses (scaled labels, unclipped training predictions).
     pub train_loss: f64,
-    /// Validation MSE (scaled labels, clipped predictions).
+    /// Validation MSE (scaled labels, predictions clipped when the cell clips).
     pub validation_mse: f64,
 }
 

@@ -7,8 +7,8 @@ use nona_heads::{MinMaxScaler, Similarity, SoftStepKind, SoftStepParams};
 use nona_train::metrics::mse;
 use nona_train::trainer::batch_ranges;
 use nona_train::{
-    CellConfig, HeadKind, ModelConfig, OptimConfig, TrainError, TrainedCell, TrainedModel,
-    train_cell,
+    CellConfig, Grid, GridSpec, HeadKind, ModelConfig, OptimConfig, Seeds, TrainError, TrainedCell,
+    TrainedModel, train_cell,
 };
 
 fn small_cell(head: HeadKind, seed: u64) -> CellConfig {
@@ -241,4 +241,86 @@ fn configs_deserialise_with_defaults_and_reject_unknown_fields() {
     assert!(serde_json::from_str::<CellConfig>(r#"{"optim": {"learning_rate": 1}}"#).is_err());
     let err = serde_json::from_str::<ModelConfig>(r#"{"similarity": "L2"}"#).unwrap_err();
     assert!(err.to_string().contains("l2, l1, dot, cos"), "{err}");
+}
+
+/// The reference code clips NONA's predictions to [0, 1] but not the dense head's; a grid does
+/// the same unless its `clip` list names the dense head too.
+#[test]
+fn dense_predictions_are_clipped_only_when_the_grid_asks() {
+    let spec = GridSpec {
+        seeds: Seeds::Count(1),
+        hidden: vec![16],
+        embedding_dims: vec![4],
+        batch_sizes: vec![16],
+        // No epoch is checked by early stopping (max_epochs = start_after_epoch), so clipping,
+        // which changes only the validation MSE, leaves both runs with the same weights.
+        optim: OptimConfig {
+            lr: 1e-2,
+            max_epochs: 5,
+            start_after_epoch: 5,
+            ..OptimConfig::default()
+        },
+        ..GridSpec::default()
+    };
+    let reference = Grid::new(&spec).unwrap();
+    let (dense, nona) = (reference.cell(0).unwrap(), reference.cell(1).unwrap());
+    assert_eq!(
+        (dense.model.head, nona.model.head),
+        (HeadKind::Dense, HeadKind::Nona)
+    );
+    assert!(
+        !dense.model.clip && nona.model.clip,
+        "the reference's default"
+    );
+    let both = Grid::new(&GridSpec {
+        clip: vec![HeadKind::Dense, HeadKind::Nona],
+        ..spec.clone()
+    })
+    .unwrap();
+    let none = Grid::new(&GridSpec {
+        clip: vec![],
+        ..spec
+    })
+    .unwrap();
+    assert!(both.cell(0).unwrap().model.clip);
+    assert!(!none.cell(1).unwrap().model.clip);
+
+    // Test inputs beyond the training range, where the linear head extrapolates past [0, 1].
+    let mut data = data();
+    data.test.features.iter_mut().for_each(|v| *v *= 3.0);
+    let raw = train_cell(&data.view(), dense).unwrap();
+    let clipped = train_cell(&data.view(), both.cell(0).unwrap()).unwrap();
+    let raw_scaled = &raw.test.predictions.scaled;
+    assert!(
+        raw_scaled.iter().any(|p| !(0.0..=1.0).contains(p)),
+        "{raw_scaled:?}"
+    );
+    let expected: Vec<f64> = raw_scaled.iter().map(|p| p.clamp(0.0, 1.0)).collect();
+    assert_eq!(clipped.test.predictions.scaled, expected);
+    // The metrics are of the predictions as given.
+    let scaler = MinMaxScaler::fit(&data.train.labels).unwrap();
+    let labels = scaler.transform_all(&data.test.labels);
+    assert_eq!(
+        raw.test.metrics.mse_scaled_e3,
+        mse(raw_scaled, &labels) * 1e3
+    );
+    assert_eq!(
+        clipped.test.metrics.mse_scaled_e3,
+        mse(&expected, &labels) * 1e3
+    );
+    assert_ne!(
+        raw.test.metrics.mse_scaled_e3,
+        clipped.test.metrics.mse_scaled_e3
+    );
+
+    // A saved model keeps its setting; a model.json from before the setting existed clipped.
+    let dir = tempfile::tempdir().unwrap();
+    raw.model.save(dir.path()).unwrap();
+    let loaded = TrainedModel::load(dir.path()).unwrap();
+    assert_eq!(
+        loaded.predict(&data.test.features).unwrap(),
+        raw.test.predictions
+    );
+    let old: ModelConfig = serde_json::from_str(r#"{"head": "dense"}"#).unwrap();
+    assert!(old.clip);
 }

@@ -1,5 +1,10 @@
 //! `nona report`: one Table 1 across several runs' reports, with the Friedman / Nemenyi
 //! comparison across datasets and its critical-difference diagram.
+//!
+//! Missing results follow the report stage's rule: each run's footer says which seeds it asked
+//! for and which results are missing (a report written before it did counts the seeds any of its
+//! methods has as asked for), Table 1 shows n where a method is short, the banner lists them, and
+//! the statistics use only the seeds every compared method has.
 
 use std::path::{Path, PathBuf};
 
@@ -7,7 +12,7 @@ use anyhow::Context;
 use nona_pipeline::run_dir::write_atomic;
 use nona_report::analysis::Analysis;
 use nona_report::markdown::{
-    Backbone, DataSource, DatasetRun, PlotLink, RunDescription, render_report,
+    Backbone, DataSource, DatasetRun, MissingResult, PlotLink, RunDescription, render_report,
 };
 use nona_report::plots::{CdDiagram, critical_difference_diagram};
 use nona_report::table::{MseRecord, ResultsTable};
@@ -18,6 +23,19 @@ use super::{REPORT_FILE, figures::PLOTS_DIR, pairs, records_batch};
 pub(super) const KEY_DATASET: &str = "nona.report.dataset";
 pub(super) const KEY_GENERATED: &str = "nona.report.generated";
 pub(super) const KEY_SUBSTITUTES_FOR: &str = "nona.report.substitutes_for";
+/// The seeds the run asked for, a JSON list.
+pub(super) const KEY_SEEDS: &str = "nona.report.seeds";
+/// The results it asked for but is missing, a JSON list of `{dataset, method, seed, reason}`.
+pub(super) const KEY_MISSING: &str = "nona.report.missing";
+
+/// One run's report, as `nona report` combines it.
+struct RunReport {
+    records: Vec<MseRecord>,
+    dataset: DatasetRun,
+    /// Seeds the run asked for.
+    seeds: Vec<u64>,
+    missing: Vec<MissingResult>,
+}
 
 /// The `report/metrics` table of a run, given the run directory, its `report` directory or the
 /// table itself.
@@ -30,8 +48,8 @@ fn metrics_dir(path: &Path) -> PathBuf {
     path.to_path_buf()
 }
 
-/// Reads one run's Table 1 records and what it was run on.
-fn read_run(path: &Path) -> anyhow::Result<(Vec<MseRecord>, DatasetRun)> {
+/// Reads one run's Table 1 records, what it was run on and what it is missing.
+fn read_run(path: &Path) -> anyhow::Result<RunReport> {
     let dir = metrics_dir(path);
     let table = nona_table::Dataset::open(&dir).with_context(|| {
         format!(
@@ -77,14 +95,68 @@ fn read_run(path: &Path) -> anyhow::Result<(Vec<MseRecord>, DatasetRun)> {
         weights: super::weights_of(metadata),
         substitutes_for: metadata.get(KEY_SUBSTITUTES_FOR).cloned(),
     };
-    Ok((
+    let footer = |key: &str| -> anyhow::Result<Option<serde_json::Value>> {
+        metadata
+            .get(key)
+            .map(|text| serde_json::from_str(text))
+            .transpose()
+            .with_context(|| format!("{}: footer key `{key}` is not valid JSON", dir.display()))
+    };
+    let seeds: Vec<u64> = match footer(KEY_SEEDS)? {
+        Some(value) => serde_json::from_value(value)
+            .with_context(|| format!("{}: `{KEY_SEEDS}` is not a list of seeds", dir.display()))?,
+        None => {
+            let mut seeds: Vec<u64> = records.iter().map(|r| r.seed).collect();
+            seeds.sort_unstable();
+            seeds.dedup();
+            seeds
+        }
+    };
+    let missing = match footer(KEY_MISSING)? {
+        Some(value) => serde_json::from_value(value).with_context(|| {
+            format!(
+                "{}: `{KEY_MISSING}` is not a list of results",
+                dir.display()
+            )
+        })?,
+        None => short_seeds(&records, &seeds),
+    };
+    Ok(RunReport {
         records,
-        DatasetRun {
+        dataset: DatasetRun {
             name,
             data,
             backbone,
         },
-    ))
+        seeds,
+        missing,
+    })
+}
+
+/// For a report without a record of its missing results: each method's seeds among `seeds`
+/// that it has no record for (no reason known).
+fn short_seeds(records: &[MseRecord], seeds: &[u64]) -> Vec<MissingResult> {
+    let mut methods: Vec<(&str, &str)> = Vec::new();
+    for record in records {
+        if !methods.contains(&(record.dataset.as_str(), record.method.as_str())) {
+            methods.push((&record.dataset, &record.method));
+        }
+    }
+    let mut missing = Vec::new();
+    for (dataset, method) in methods {
+        for &seed in seeds {
+            let has = |r: &MseRecord| r.dataset == dataset && r.method == method && r.seed == seed;
+            if !records.iter().any(has) {
+                missing.push(MissingResult {
+                    dataset: dataset.to_owned(),
+                    method: method.to_owned(),
+                    seed,
+                    reason: None,
+                });
+            }
+        }
+    }
+    missing
 }
 
 /// Writes `out/report.md`, `table1.md`, `table1.csv`, `metrics.parquet` and (with at least two
@@ -92,12 +164,21 @@ fn read_run(path: &Path) -> anyhow::Result<(Vec<MseRecord>, DatasetRun)> {
 pub fn combine(runs: &[PathBuf], out: &Path, title: &str) -> anyhow::Result<String> {
     let mut records = Vec::new();
     let mut datasets = Vec::new();
+    let mut requested = Vec::new();
+    let mut missing = Vec::new();
+    let mut seeds = Vec::new();
     for run in runs {
-        let (mut found, dataset) = read_run(run)?;
-        records.append(&mut found);
-        datasets.push(dataset);
+        let mut found = read_run(run)?;
+        records.append(&mut found.records);
+        requested.push((found.dataset.name.clone(), found.seeds.len()));
+        seeds.extend(found.seeds);
+        missing.append(&mut found.missing);
+        datasets.push(found.dataset);
     }
-    let table = ResultsTable::from_records(&records)?;
+    let mut table = ResultsTable::from_records(&records)?;
+    for (dataset, count) in &requested {
+        table.set_requested_seeds(dataset, *count);
+    }
     let analysis = Analysis::compute(&table, &records, &pairs(&table));
     std::fs::create_dir_all(out.join(PLOTS_DIR))
         .with_context(|| format!("creating {}", out.display()))?;
@@ -119,7 +200,6 @@ pub fn combine(runs: &[PathBuf], out: &Path, title: &str) -> anyhow::Result<Stri
             relative_path: format!("{PLOTS_DIR}/{file}"),
         });
     }
-    let mut seeds: Vec<u64> = records.iter().map(|r| r.seed).collect();
     seeds.sort_unstable();
     seeds.dedup();
     let run = RunDescription {
@@ -127,6 +207,7 @@ pub fn combine(runs: &[PathBuf], out: &Path, title: &str) -> anyhow::Result<Stri
         datasets,
         seeds,
         grid: Vec::new(),
+        missing,
     };
     let report = render_report(&run, &table, &analysis, &plots);
     write_atomic(&out.join(REPORT_FILE), report.as_bytes())?;

@@ -4,7 +4,8 @@
 //!
 //! Files, next to the engine's: `report.md`, `table1.md`, `table1.csv`, `plots/*.png`, and the
 //! records as Parquet in `metrics/` (one row per method and seed), which `nona report` combines
-//! across runs.
+//! across runs; its footer keeps the seeds asked for and the missing results, so that a combined
+//! report applies the same rule.
 
 mod collect;
 mod combine;
@@ -28,7 +29,7 @@ use nona_report::table::{MseRecord, ResultsTable};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use collect::{DENSE, KNN, NONA};
+use collect::{DENSE, KNN, KnnRun, NONA, RunResults};
 pub use combine::combine;
 
 /// The report's main file, in the stage directory.
@@ -56,6 +57,16 @@ pub struct ReportStage {
     with_knn: bool,
     title: String,
     dataset: String,
+    /// What the upstream stages asked for and produced, read in `plan`.
+    state: Option<Loaded>,
+}
+
+/// The upstream results and settings the report is made of.
+struct Loaded {
+    results: RunResults,
+    /// Seeds the train grid asked for, in grid order.
+    seeds: Vec<u64>,
+    grid: Vec<GridParameter>,
 }
 
 impl ReportStage {
@@ -79,15 +90,51 @@ impl ReportStage {
             with_knn: pipeline.has_stage("knn"),
             train_metadata: nona_table::Metadata::new(),
             config,
+            state: None,
         }))
     }
 
-    fn describe_run(
-        &self,
-        ctx: &StageContext,
-        train: &Path,
-        records: &[MseRecord],
-    ) -> anyhow::Result<RunDescription> {
+    fn loaded(&self) -> anyhow::Result<&Loaded> {
+        self.state
+            .as_ref()
+            .ok_or_else(|| anyhow!("report stage used before plan"))
+    }
+
+    /// Reads the train (and knn) outputs and records: results, what is missing, the grid.
+    fn load(&self, ctx: &StageContext) -> anyhow::Result<Loaded> {
+        let train = ctx.input("train");
+        let train_record = nona_pipeline::engine::RunRecord::load(&train.join("_record.json"))?;
+        let spec: nona_train::GridSpec =
+            serde_json::from_value(train_record.config["grid"].clone())
+                .context("reading the train grid from the train stage's record")?;
+        let train_grid = nona_train::Grid::new(&spec)?;
+        let mut grid = grid_parameters(&train_record.config["grid"]);
+        let knn = if self.with_knn {
+            let dir = ctx.input("knn");
+            let knn = nona_pipeline::engine::RunRecord::load(&dir.join("_record.json"))?;
+            let config = &knn.config["knn"];
+            grid.extend(
+                ["k", "p", "weights"]
+                    .iter()
+                    .map(|key| parameter(&format!("k-NN {key}"), &config[key])),
+            );
+            Some(KnnRun {
+                dir,
+                backbone: config["backbone"].as_bool().unwrap_or(true),
+                heads: config["heads"].as_bool().unwrap_or(true),
+            })
+        } else {
+            None
+        };
+        let results = collect::read_results(train, knn.as_ref(), &self.dataset, &train_grid)?;
+        Ok(Loaded {
+            results,
+            seeds: spec.seeds.values(),
+            grid,
+        })
+    }
+
+    fn describe_run(&self, ctx: &StageContext, loaded: &Loaded) -> RunDescription {
         let metadata = &self.train_metadata;
         let synthetic = metadata.get("nona.synthetic").is_some_and(|v| v == "true");
         let data = if synthetic {
@@ -107,30 +154,17 @@ impl ReportStage {
             weights: weights_of(metadata),
             substitutes_for: self.config.substitutes_for.clone(),
         };
-        let mut seeds: Vec<u64> = records.iter().map(|r| r.seed).collect();
-        seeds.sort_unstable();
-        seeds.dedup();
-        let train_record = nona_pipeline::engine::RunRecord::load(&train.join("_record.json"))?;
-        let mut grid = grid_parameters(&train_record.config["grid"]);
-        if self.with_knn {
-            let knn =
-                nona_pipeline::engine::RunRecord::load(&ctx.input("knn").join("_record.json"))?;
-            grid.extend(
-                ["k", "p", "weights"]
-                    .iter()
-                    .map(|key| parameter(&format!("k-NN {key}"), &knn.config["knn"][key])),
-            );
-        }
-        Ok(RunDescription {
+        RunDescription {
             title: self.title.clone(),
             datasets: vec![DatasetRun {
                 name: self.dataset.clone(),
                 data,
                 backbone,
             }],
-            seeds,
-            grid,
-        })
+            seeds: loaded.seeds.clone(),
+            grid: loaded.grid.clone(),
+            missing: loaded.results.missing.clone(),
+        }
     }
 }
 
@@ -155,6 +189,7 @@ fn grid_parameters(grid: &serde_json::Value) -> Vec<GridParameter> {
         "batch_sizes",
         "embedding_dims",
         "hidden",
+        "clip",
     ]
     .iter()
     .map(|key| parameter(key, &grid[key]))
@@ -230,8 +265,11 @@ impl Stage for ReportStage {
         }
     }
 
+    /// 2: Table 1 shows n where a method is short of the seeds asked for, the Friedman test
+    /// uses the seeds every method has, report.md lists missing results and says what was
+    /// trained, and the metrics footer records the seeds asked for and the missing results.
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn fingerprint_inputs(&mut self, _pipeline: &Pipeline) -> anyhow::Result<serde_json::Value> {
@@ -268,12 +306,23 @@ impl Stage for ReportStage {
         if let Some(original) = &self.config.substitutes_for {
             metadata.insert(combine::KEY_SUBSTITUTES_FOR.to_owned(), original.clone());
         }
+        if let Some(loaded) = &self.state {
+            metadata.insert(
+                combine::KEY_SEEDS.to_owned(),
+                serde_json::to_string(&loaded.seeds).unwrap_or_default(),
+            );
+            metadata.insert(
+                combine::KEY_MISSING.to_owned(),
+                serde_json::to_string(&loaded.results.missing).unwrap_or_default(),
+            );
+        }
         metadata
     }
 
     fn plan(&mut self, ctx: &StageContext) -> anyhow::Result<Plan> {
         let predictions = ctx.input("train").join("predictions");
         self.train_metadata = nona_table::Dataset::open(&predictions)?.metadata().clone();
+        self.state = Some(self.load(ctx)?);
         Ok(Plan {
             unit_items: vec![1],
         })
@@ -281,11 +330,12 @@ impl Stage for ReportStage {
 
     fn run_unit(&self, ctx: &StageContext, _unit: usize) -> anyhow::Result<UnitOutput> {
         let train = ctx.input("train");
-        let knn = self.with_knn.then(|| ctx.input("knn"));
-        let results = collect::read_results(train, knn, &self.dataset)?;
-        let table = ResultsTable::from_records(&results.records)?;
+        let loaded = self.loaded()?;
+        let results = &loaded.results;
+        let mut table = ResultsTable::from_records(&results.records)?;
+        table.set_requested_seeds(&self.dataset, loaded.seeds.len());
         let analysis = Analysis::compute(&table, &results.records, &pairs(&table));
-        let run = self.describe_run(ctx, train, &results.records)?;
+        let run = self.describe_run(ctx, loaded);
 
         // One dense and one NONA cell of the first seed, for the plots.
         let first_seed = results.cells.iter().map(|c| c.seed).min();

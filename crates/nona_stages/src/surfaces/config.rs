@@ -250,6 +250,7 @@ impl NonaSettings {
                 params: self.params,
                 hidden: self.hidden.clone(),
                 embedding_dim: self.embedding_dim,
+                clip: true,
             },
             optim: OptimConfig {
                 lr: self.lr,

@@ -205,8 +205,10 @@ impl Stage for TrainStage {
         }
     }
 
+    /// 2: dense predictions are no longer clipped to `[0, 1]` by default (`[train.grid] clip`),
+    /// which changes the dense cells' validation MSE, early stopping, predictions and metrics.
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn fingerprint_inputs(&mut self, _pipeline: &Pipeline) -> anyhow::Result<serde_json::Value> {
