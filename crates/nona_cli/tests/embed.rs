@@ -263,7 +263,7 @@ fn truncated_jpegs_become_embed_errors() {
             image::Rgb([
                 (x * 4) as u8,
                 (y * 5) as u8,
-                ((i + 1) * x * y ^ (x * 29)) as u8,
+                (((i + 1) * x * y) ^ (x * 29)) as u8,
             ])
         });
         let path = data.join(format!("s{i}.jpg"));
