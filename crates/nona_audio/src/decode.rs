@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::Cursor;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
 use symphonia::core::codecs::audio::AudioDecoderOptions;
@@ -64,11 +65,19 @@ pub struct Probed {
 pub fn probe_file(path: &Path) -> Result<Probed> {
     let file = open_non_empty(path)?;
     let extension = path.extension().and_then(|e| e.to_str());
+    guarded(path, || probe_source(Box::new(file), extension, path))
+}
+
+fn probe_source(
+    source: Box<dyn MediaSource>,
+    extension: Option<&str>,
+    path: &Path,
+) -> Result<Probed> {
     let unsupported = |message: String| AudioError::Unsupported {
         path: path.to_owned(),
         message,
     };
-    let format = probe_format(Box::new(file), extension, path)?;
+    let format = probe_format(source, extension, path)?;
     let track = format
         .default_track(TrackType::Audio)
         .ok_or_else(|| unsupported("no audio track".into()))?;
@@ -83,6 +92,23 @@ pub fn probe_file(path: &Path) -> Result<Probed> {
     Ok(Probed {
         sample_rate: params.sample_rate,
         frames: track.num_frames,
+    })
+}
+
+/// Runs symphonia on one file and turns a panic inside it into [`AudioError::DecoderPanic`]:
+/// a damaged file costs its own row, not the run. (symphonia 0.6.1's WAV reader overflows on a
+/// `fmt ` chunk declaring 32769 channels, a panic wherever overflow checks are on.)
+fn guarded<T>(path: &Path, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_owned());
+        Err(AudioError::DecoderPanic {
+            path: path.to_owned(),
+            message,
+        })
     })
 }
 
@@ -110,7 +136,7 @@ fn open_non_empty(path: &Path) -> Result<File> {
 pub fn decode_file(path: &Path) -> Result<Decoded> {
     let file = open_non_empty(path)?;
     let extension = path.extension().and_then(|e| e.to_str());
-    decode_source(Box::new(file), extension, path)
+    guarded(path, || decode_source(Box::new(file), extension, path))
 }
 
 /// Decodes an in-memory file; `name` is used in errors and its extension as a format hint.
@@ -121,7 +147,9 @@ pub fn decode_bytes(bytes: Vec<u8>, name: &Path) -> Result<Decoded> {
         });
     }
     let extension = name.extension().and_then(|e| e.to_str());
-    decode_source(Box::new(Cursor::new(bytes)), extension, name)
+    guarded(name, || {
+        decode_source(Box::new(Cursor::new(bytes)), extension, name)
+    })
 }
 
 fn probe_format(

@@ -37,6 +37,15 @@ pub enum AudioError {
         /// What went wrong.
         message: String,
     },
+    /// The decoder panicked on the file's data: a decoder bug that a damaged or unusual file
+    /// triggers, caught so that it costs this file only.
+    #[error("{path}: the decoder crashed on this file (damaged data?): {message}")]
+    DecoderPanic {
+        /// The file involved.
+        path: PathBuf,
+        /// The panic's message.
+        message: String,
+    },
     /// The stream decoded to no samples at all.
     #[error("{path}: no audio samples")]
     NoSamples {

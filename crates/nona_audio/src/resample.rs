@@ -1,15 +1,27 @@
 //! Sample-rate conversion with rubato's FFT resampler (synchronous, Blackman-Harris anti-aliasing).
 
+use std::ops::RangeInclusive;
+
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Resampler, WindowFunction};
+
+/// The sample rates [`resample`] converts between.
+const SAMPLE_RATES: RangeInclusive<u32> = 1_000..=768_000;
 
 /// Resamples mono `samples` from `from` Hz to `to` Hz.
 ///
 /// The output has `ceil(len · to / from)` samples and no startup delay (rubato trims it), so
 /// sample `i` of the output is the input signal at time `i / to` seconds. Computed in `f64`.
+/// Rates are refused outside 1 kHz - 768 kHz: such a rate comes from a damaged header, and
+/// converting it could take gigabytes (1 Hz -> 16 kHz multiplies the length by 16000; a rate near
+/// 2^31 Hz asks for an FFT of as many points), so one bad file would end the run.
 pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, String> {
-    if from == 0 || to == 0 {
-        return Err(format!("sample rates must be positive, got {from} -> {to}"));
+    if let Some(rate) = [from, to].into_iter().find(|r| !SAMPLE_RATES.contains(r)) {
+        return Err(format!(
+            "sample rate {rate} Hz is outside {}-{} Hz (a damaged header?)",
+            SAMPLE_RATES.start(),
+            SAMPLE_RATES.end()
+        ));
     }
     if from == to || samples.is_empty() {
         return Ok(samples.to_vec());

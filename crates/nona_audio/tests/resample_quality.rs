@@ -77,6 +77,11 @@ fn identity_and_bad_rates() {
     let x = vec![0.1f32, -0.2, 0.3];
     assert_eq!(resample(&x, 16000, 16000).unwrap(), x);
     assert!(resample(&x, 0, 16000).is_err());
+    // A damaged header's rate, which would take gigabytes to convert, is refused up front.
+    for rate in [1, 999, 768_001, 0x8000_AC44] {
+        let error = resample(&x, rate, 16000).unwrap_err();
+        assert!(error.contains(&format!("sample rate {rate} Hz")), "{error}");
+    }
 }
 
 #[test]

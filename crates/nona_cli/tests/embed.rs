@@ -5,7 +5,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
-use common::{assert_conforms, image_dataset, run_in, schema_file, stderr, stdout, table_rows};
+use common::{
+    assert_conforms, error_rows, image_dataset, run_in, schema_file, stderr, stdout, table_rows,
+};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
@@ -244,6 +246,69 @@ fn undecodable_images_become_embed_errors_and_shards_union_to_one_run() {
             "{table}"
         );
     }
+}
+
+/// JPEGs cut short or without their end marker keep intact headers, so they pass preprocess;
+/// in embed each becomes an errors-table row naming the file, and the good images are embedded.
+/// With `on_error = "fail"` the run stops at the first one and names it.
+#[test]
+fn truncated_jpegs_become_embed_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let mut csv = String::from("id,path,label,group\n");
+    for i in 0..6u32 {
+        // Busy enough that the compressed data, not the headers, makes most of the file.
+        let image = image::RgbImage::from_fn(64, 48, |x, y| {
+            image::Rgb([
+                (x * 4) as u8,
+                (y * 5) as u8,
+                (((i + 1) * x * y) ^ (x * 29)) as u8,
+            ])
+        });
+        let path = data.join(format!("s{i}.jpg"));
+        image.save(&path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let damaged = match i {
+            1 => &bytes[..bytes.len() / 2],
+            3 => &bytes[..bytes.len() - 2], // no end-of-image marker
+            4 => &bytes[..bytes.len() * 99 / 100],
+            _ => &bytes[..],
+        };
+        std::fs::write(&path, damaged).unwrap();
+        csv.push_str(&format!("s{i},s{i}.jpg,{i},g{i}\n"));
+    }
+    std::fs::write(data.join("labels.csv"), csv).unwrap();
+    synthetic_pipeline(tmp.path(), &data, 4);
+
+    let out = run_in(tmp.path(), &["run", "syn.toml", "--stage", "embed"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = tmp.path().join("runs/syn");
+    assert!(error_rows(&run.join("preprocess/_errors")).is_empty());
+    let (ids, _, _) = embeddings(&run.join("embed"));
+    assert_eq!(ids, ["s0", "s2", "s5"]);
+    let errors = error_rows(&run.join("embed/_errors"));
+    let ids: Vec<&str> = errors.iter().map(|(id, _, _)| id.as_str()).collect();
+    assert_eq!(ids, ["s1", "s3", "s4"]);
+    for (id, source, message) in &errors {
+        assert_eq!(
+            *source,
+            data.join(format!("{id}.jpg")).display().to_string()
+        );
+        assert!(
+            message.contains(&format!("{id}.jpg: truncated image data")),
+            "{message}"
+        );
+    }
+
+    let text = std::fs::read_to_string(tmp.path().join("syn.toml")).unwrap();
+    let failing = text.replace("shard_rows = 4", "shard_rows = 4\non_error = \"fail\"");
+    std::fs::write(tmp.path().join("syn.toml"), failing).unwrap();
+    let out = run_in(tmp.path(), &["run", "syn.toml", "--runs-dir", "failing"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("s1.jpg: truncated image data"), "{err}");
+    assert!(err.contains("on_error = \"fail\" stops here"), "{err}");
 }
 
 #[test]

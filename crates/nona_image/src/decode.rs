@@ -6,6 +6,7 @@ use std::path::Path;
 use image::{DynamicImage, ImageFormat};
 
 use crate::error::ImageError;
+use crate::integrity::{Damage, check_complete};
 use crate::pixels::{Channels, Pixels, Samples};
 
 const SUPPORTED_FORMATS: [ImageFormat; 4] = [
@@ -19,7 +20,8 @@ const SUPPORTED_FORMATS: [ImageFormat; 4] = [
 ///
 /// The format comes from the file's magic bytes; the extension is only used when the bytes are
 /// not recognised (so a PNG saved as `.jpg` still decodes). EXIF orientation is not applied,
-/// matching `PIL.Image.open`.
+/// matching `PIL.Image.open`. A file that ends before its format's end marker (JPEG EOI, PNG
+/// `IEND`) or has a PNG chunk with a bad CRC is an error, never padded pixels.
 pub fn decode_file(path: &Path, channels: Channels) -> Result<Pixels, ImageError> {
     let bytes = std::fs::read(path).map_err(|source| match source.kind() {
         ErrorKind::NotFound => ImageError::NotFound {
@@ -42,6 +44,13 @@ pub fn decode_bytes(bytes: &[u8], label: &Path, channels: Channels) -> Result<Pi
         });
     }
     let format = detect_format(bytes, label)?;
+    check_complete(bytes, format).map_err(|damage| {
+        let path = label.to_path_buf();
+        match damage {
+            Damage::Truncated(detail) => ImageError::Truncated { path, detail },
+            Damage::Corrupt(detail) => ImageError::Corrupt { path, detail },
+        }
+    })?;
     let decoded = image::load_from_memory_with_format(bytes, format)
         .map_err(|error| classify(error, label))?;
     let (width, height) = (decoded.width() as usize, decoded.height() as usize);

@@ -29,6 +29,7 @@
 
 mod decode;
 mod error;
+mod integrity;
 mod pixels;
 mod preprocess;
 mod resize;

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod generated;
+
 use std::path::PathBuf;
 
 use nona_image::{Pixels, Samples};
