@@ -529,10 +529,16 @@ fn the_knn_stage_predicts_exactly_what_the_library_does_on_the_same_split() {
     };
     let shuffled = expected(nona_knn::FoldOrder::Shuffled { seed: SEED as u32 });
     let in_order = expected(nona_knn::FoldOrder::Table);
-    assert_ne!(shuffled, in_order, "the fold orders should choose differently here");
+    assert_ne!(
+        shuffled, in_order,
+        "the fold orders should choose differently here"
+    );
 
     // By default the folds are shuffled with the split's seed; `shuffle = false` keeps table order.
-    for (settings, want) in [(vec![], shuffled), (vec!["--set", "knn.shuffle=false"], in_order)] {
+    for (settings, want) in [
+        (vec![], shuffled),
+        (vec!["--set", "knn.shuffle=false"], in_order),
+    ] {
         let mut args = vec!["run", "k.toml", "--stage", "knn", "--set", &seeds];
         args.extend(settings);
         let out = run_in(tmp.path(), &args);

@@ -39,7 +39,11 @@ fn pipeline_names_round_trip() {
 #[test]
 fn cosine_is_another_name_for_cos() {
     assert_eq!("cosine".parse::<Similarity>().unwrap(), Similarity::Cos);
-    assert_eq!(Similarity::Cos.to_string(), "cos", "tables keep the short name");
+    assert_eq!(
+        Similarity::Cos.to_string(),
+        "cos",
+        "tables keep the short name"
+    );
     assert!("Cosine".parse::<Similarity>().is_err());
 }
 

@@ -169,19 +169,18 @@ impl KnnStage {
             )]);
         }
         // Train's own errors are reported by the train stage.
-        if let Ok(Some(train)) = pipeline.section::<crate::train::TrainConfig>("train") {
-            if let Some(error) = train
+        if let Ok(Some(train)) = pipeline.section::<crate::train::TrainConfig>("train")
+            && let Some(error) = train
                 .grid
                 .seeds
                 .values()
                 .into_iter()
                 .find_map(|seed| config.fold_order(seed).err())
-            {
-                return Err(vec![pipeline.error_at(
-                    "train.grid.seeds",
-                    format!("{error}; use smaller seeds or `[knn] shuffle = false`"),
-                )]);
-            }
+        {
+            return Err(vec![pipeline.error_at(
+                "train.grid.seeds",
+                format!("{error}; use smaller seeds or `[knn] shuffle = false`"),
+            )]);
         }
         Ok(Some(Self {
             config,

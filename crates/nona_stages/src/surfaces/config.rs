@@ -354,13 +354,13 @@ impl SurfacesConfig {
         if let Err(error) = self.knn.grid_spec(0).and_then(|spec| spec.points()) {
             errors.push(at("knn", error.to_string()));
         }
-        if self.methods.contains(&Method::Knn) {
-            if let Some(error) = seeds.iter().find_map(|&s| self.knn.grid_spec(s).err()) {
-                errors.push(at(
-                    "seeds",
-                    format!("{error}; use smaller seeds or `[surfaces.knn] shuffle = false`"),
-                ));
-            }
+        if self.methods.contains(&Method::Knn)
+            && let Some(error) = seeds.iter().find_map(|&s| self.knn.grid_spec(s).err())
+        {
+            errors.push(at(
+                "seeds",
+                format!("{error}; use smaller seeds or `[surfaces.knn] shuffle = false`"),
+            ));
         }
         if self.knn.n_neighbors.contains(&0) {
             errors.push(at(
