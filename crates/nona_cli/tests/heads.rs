@@ -473,45 +473,10 @@ fn an_unusable_embeddings_table_names_the_file_and_the_problem() {
     );
 }
 
-#[test]
-fn the_knn_stage_predicts_exactly_what_the_library_does_on_the_same_split() {
-    let tmp = tempfile::tempdir().unwrap();
-    write_embeddings(&tmp.path().join("emb.parquet"), 80, false);
-    write_pipeline(tmp.path(), "k", 1, 2);
-    let out = run_in(tmp.path(), &["run", "k.toml", "--stage", "knn"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-
-    let table = nona_stages::EmbeddingTable::read(
-        &tmp.path().join("emb.parquet"),
-        &nona_stages::EmbeddingColumns::default(),
-    )
-    .unwrap();
-    let splits = splits_of(&tmp.path().join("runs/k/train/predictions"));
-    let rows_of = |name: &str| -> Vec<usize> {
-        (0..table.len())
-            .filter(|&i| splits[&(0, 0, table.ids[i].clone())] == name)
-            .collect()
-    };
-    let matrix = |rows: &[usize]| {
-        let values: Vec<f32> = rows
-            .iter()
-            .flat_map(|&i| table.features[i * DIM..(i + 1) * DIM].iter().copied())
-            .collect();
-        nona_knn::Matrix::from_f32(&values, rows.len(), DIM).unwrap()
-    };
-    let (train, test) = (rows_of("train"), rows_of("test"));
-    let grid = nona_knn::GridSpec {
-        n_neighbors: vec![3, 5],
-        ..nona_knn::GridSpec::default()
-    };
-    let labels: Vec<f64> = train.iter().map(|&i| table.labels[i]).collect();
-    let expected = nona_knn::KnnBaseline::fit(&matrix(&train), &labels, &grid)
-        .unwrap()
-        .predict(&matrix(&test))
-        .unwrap();
-
+/// The knn stage's backbone predictions, by id.
+fn backbone_knn_predictions(run: &Path) -> BTreeMap<String, f64> {
     let mut got = BTreeMap::new();
-    for batch in read(&tmp.path().join("runs/k/knn/predictions")) {
+    for batch in read(&run.join("knn/predictions")) {
         let sources = batch.column_by_name("source").unwrap().as_string::<i32>();
         let ids = batch.column_by_name("id").unwrap().as_string::<i32>();
         let values = batch
@@ -522,14 +487,79 @@ fn the_knn_stage_predicts_exactly_what_the_library_does_on_the_same_split() {
             got.insert(ids.value(r).to_owned(), values.value(r));
         }
     }
-    assert_eq!(got.len(), test.len());
-    for (&i, want) in test.iter().zip(&expected) {
-        assert_eq!(
-            got[&table.ids[i]].to_bits(),
-            want.to_bits(),
-            "{}",
-            table.ids[i]
-        );
+    got
+}
+
+#[test]
+fn the_knn_stage_predicts_exactly_what_the_library_does_on_the_same_split() {
+    const SEED: u64 = 3;
+    let tmp = tempfile::tempdir().unwrap();
+    write_embeddings(&tmp.path().join("emb.parquet"), 80, false);
+    write_pipeline(tmp.path(), "k", 1, 2);
+    let seeds = format!("train.grid.seeds=[{SEED}]");
+    let out = run_in(
+        tmp.path(),
+        &["run", "k.toml", "--stage", "knn", "--set", &seeds],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let table = nona_stages::EmbeddingTable::read(
+        &tmp.path().join("emb.parquet"),
+        &nona_stages::EmbeddingColumns::default(),
+    )
+    .unwrap();
+    let splits = splits_of(&tmp.path().join("runs/k/train/predictions"));
+    let rows_of = |name: &str| -> Vec<usize> {
+        (0..table.len())
+            .filter(|&i| splits[&(0, SEED as i64, table.ids[i].clone())] == name)
+            .collect()
+    };
+    let matrix = |rows: &[usize]| {
+        let values: Vec<f32> = rows
+            .iter()
+            .flat_map(|&i| table.features[i * DIM..(i + 1) * DIM].iter().copied())
+            .collect();
+        nona_knn::Matrix::from_f32(&values, rows.len(), DIM).unwrap()
+    };
+    let (train, test) = (rows_of("train"), rows_of("test"));
+    let labels: Vec<f64> = train.iter().map(|&i| table.labels[i]).collect();
+    let expected = |fold_order| {
+        let grid = nona_knn::GridSpec {
+            n_neighbors: vec![3, 5],
+            fold_order,
+            ..nona_knn::GridSpec::default()
+        };
+        nona_knn::KnnBaseline::fit(&matrix(&train), &labels, &grid)
+            .unwrap()
+            .predict(&matrix(&test))
+            .unwrap()
+    };
+    let shuffled = expected(nona_knn::FoldOrder::Shuffled { seed: SEED as u32 });
+    let in_order = expected(nona_knn::FoldOrder::Table);
+    assert_ne!(
+        shuffled, in_order,
+        "the fold orders should choose differently here"
+    );
+
+    // By default the folds are shuffled with the split's seed; `shuffle = false` keeps table order.
+    for (settings, want) in [
+        (vec![], shuffled),
+        (vec!["--set", "knn.shuffle=false"], in_order),
+    ] {
+        let mut args = vec!["run", "k.toml", "--stage", "knn", "--set", &seeds];
+        args.extend(settings);
+        let out = run_in(tmp.path(), &args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let got = backbone_knn_predictions(&tmp.path().join("runs/k"));
+        assert_eq!(got.len(), test.len());
+        for (&i, want) in test.iter().zip(&want) {
+            assert_eq!(
+                got[&table.ids[i]].to_bits(),
+                want.to_bits(),
+                "{args:?}: {}",
+                table.ids[i]
+            );
+        }
     }
 }
 

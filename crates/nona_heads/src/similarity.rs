@@ -35,7 +35,7 @@ impl Similarity {
     /// All variants, in the order of the pipeline names.
     pub const ALL: [Similarity; 4] = [Self::L2, Self::L1, Self::Dot, Self::Cos];
 
-    /// Name used in pipeline files.
+    /// Name used in pipeline files and tables (`cosine` also parses as [`Self::Cos`]).
     pub fn name(self) -> &'static str {
         match self {
             Self::L2 => "l2",
@@ -101,13 +101,16 @@ impl FromStr for Similarity {
     type Err = ParseNameError;
 
     fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        if s == "cosine" {
+            return Ok(Self::Cos);
+        }
         Self::ALL
             .into_iter()
             .find(|v| v.name() == s)
             .ok_or_else(|| ParseNameError {
                 kind: "similarity",
                 given: s.to_owned(),
-                expected: "l2, l1, dot, cos",
+                expected: "l2, l1, dot, cos (or cosine)",
             })
     }
 }

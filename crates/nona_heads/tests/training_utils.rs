@@ -37,6 +37,17 @@ fn pipeline_names_round_trip() {
 }
 
 #[test]
+fn cosine_is_another_name_for_cos() {
+    assert_eq!("cosine".parse::<Similarity>().unwrap(), Similarity::Cos);
+    assert_eq!(
+        Similarity::Cos.to_string(),
+        "cos",
+        "tables keep the short name"
+    );
+    assert!("Cosine".parse::<Similarity>().is_err());
+}
+
+#[test]
 fn projector_shapes_modes_and_batch_of_one() {
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);

@@ -1,5 +1,5 @@
-//! Times the paper's full k-NN baseline (scaler, 20 grid points x 4 folds, refit, predict) on
-//! generated tables. Run: `cargo bench -p nona_knn --bench knn_grid [-- 10000 100000]`.
+//! Times the full k-NN baseline (scaler, the reference code's 20 grid points x 4 folds, refit,
+//! predict) on generated tables. Run: `cargo bench -p nona_knn --bench knn_grid [-- 10000 100000]`.
 #![allow(clippy::print_stdout)]
 
 use std::time::Instant;

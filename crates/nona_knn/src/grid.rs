@@ -1,15 +1,13 @@
 //! `GridSearchCV` over k, p and weights with scikit-learn's folds, scores and tie-breaking.
 
-use std::ops::Range;
-
 use crate::distance::PackedRows;
-use crate::folds::{kfold_validation_ranges, training_indices};
+use crate::folds::{FoldOrder, kfold};
 use crate::neighbours::map_neighbours;
 use crate::regressor::predict_from_neighbours;
 use crate::summation::numpy_mean;
 use crate::{KnnError, KnnParams, Matrix, Metric, Weights};
 
-/// The hyper-parameter grid and number of CV folds.
+/// The hyper-parameter grid, the number of CV folds and the row order they are cut from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GridSpec {
     /// Candidate neighbour counts.
@@ -18,18 +16,22 @@ pub struct GridSpec {
     pub p: Vec<u32>,
     /// Candidate weightings.
     pub weights: Vec<Weights>,
-    /// Number of unshuffled `KFold` splits.
+    /// Number of `KFold` splits.
     pub folds: usize,
+    /// Table order (`GridSearchCV(cv=folds)`) or shuffled with a seed.
+    pub fold_order: FoldOrder,
 }
 
 impl Default for GridSpec {
-    /// The paper's baseline grid: k in {3,5,7,9,11}, p in {1,2}, both weightings, 4 folds.
+    /// The reference code's grid: k in {3,5,7,9,11} (the paper's text says {3,5,7}), p in
+    /// {1,2}, both weightings; 4 folds in table order.
     fn default() -> Self {
         Self {
             n_neighbors: vec![3, 5, 7, 9, 11],
             p: vec![1, 2],
             weights: vec![Weights::Uniform, Weights::Distance],
             folds: 4,
+            fold_order: FoldOrder::Table,
         }
     }
 }
@@ -65,8 +67,8 @@ impl GridSpec {
 pub struct GridSearchResult {
     /// Grid points in `ParameterGrid` order.
     pub points: Vec<KnnParams>,
-    /// Validation row ranges of the folds.
-    pub folds: Vec<Range<usize>>,
+    /// Validation rows of each fold, ascending.
+    pub folds: Vec<Vec<usize>>,
     /// `split{i}_test_score`: negative MSE per point (outer) and fold (inner).
     pub fold_scores: Vec<Vec<f64>>,
     /// `mean_test_score` per point.
@@ -101,7 +103,7 @@ pub fn grid_search_cv(
         });
     }
     let points = spec.points()?;
-    let folds = kfold_validation_ranges(x.rows(), spec.folds)?;
+    let folds = kfold(x.rows(), spec.folds, spec.fold_order)?;
     let mut ks = spec.n_neighbors.clone();
     ks.sort_unstable();
     ks.dedup();
@@ -111,13 +113,11 @@ pub fn grid_search_cv(
     metrics.dedup();
 
     let mut fold_scores = vec![Vec::with_capacity(folds.len()); points.len()];
-    for validation in &folds {
-        let train_rows = training_indices(x.rows(), validation);
-        let train = PackedRows::training(&x.select_rows(&train_rows));
-        let train_y: Vec<f64> = train_rows.iter().map(|&i| y[i]).collect();
-        let validation_rows: Vec<usize> = validation.clone().collect();
-        let queries = PackedRows::queries(&x.select_rows(&validation_rows));
-        let validation_y = &y[validation.clone()];
+    for fold in &folds {
+        let train = PackedRows::training(&x.select_rows(&fold.train));
+        let train_y: Vec<f64> = fold.train.iter().map(|&i| y[i]).collect();
+        let queries = PackedRows::queries(&x.select_rows(&fold.validation));
+        let validation_y: Vec<f64> = fold.validation.iter().map(|&i| y[i]).collect();
         for &metric in &metrics {
             let point_ids: Vec<usize> = (0..points.len())
                 .filter(|&i| points[i].metric == metric)
@@ -154,7 +154,7 @@ pub fn grid_search_cv(
     let best_index = ranks.iter().position(|&r| r == 1).unwrap_or_default();
     Ok(GridSearchResult {
         points,
-        folds,
+        folds: folds.into_iter().map(|fold| fold.validation).collect(),
         fold_scores,
         mean_scores,
         ranks,

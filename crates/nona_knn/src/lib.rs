@@ -2,7 +2,9 @@
 //!
 //! Reproduces the NONA paper's k-NN baseline: `StandardScaler` fitted on the training rows, then
 //! `GridSearchCV(KNeighborsRegressor(algorithm="brute"), {n_neighbors, p, weights}, cv=4,
-//! scoring="neg_mean_squared_error")`, refit on all training rows, predict the test rows.
+//! scoring="neg_mean_squared_error")`, refit on all training rows, predict the test rows. The
+//! folds are cut in table order (`cv=4`) or, as [`FoldOrder::Shuffled`], from rows shuffled as
+//! `KFold(4, shuffle=True, random_state=seed)` shuffles them ([`numpy_random`] replays numpy).
 //!
 //! # Matching scikit-learn exactly
 //! Inputs are `f64` (convert `f32` embeddings with [`Matrix::from_f32`], as numpy does).
@@ -29,6 +31,7 @@ pub mod folds;
 mod grid;
 mod matrix;
 mod neighbours;
+pub mod numpy_random;
 mod regressor;
 mod scaler;
 mod select;
@@ -37,6 +40,7 @@ pub mod summation;
 pub use baseline::KnnBaseline;
 pub use distance::Metric;
 pub use error::KnnError;
+pub use folds::FoldOrder;
 pub use grid::{GridSearchResult, GridSpec, grid_search_cv};
 pub use matrix::Matrix;
 pub use neighbours::Neighbours;

@@ -1,15 +1,15 @@
 //! Parity with scikit-learn 1.9.1 on the committed fixtures (see
-//! `tests/fixtures/knn/make_knn_fixtures.py`).
+//! `tests/fixtures/knn/make_knn_fixtures.py`), with the CV folds in table order and shuffled.
 
 mod common;
 
-use common::{Case, assert_close, load_case, params};
-use nona_knn::folds::kfold_validation_ranges;
+use common::{Baseline, Case, assert_close, load_case, params};
+use nona_knn::folds::kfold;
 use nona_knn::summation::pairwise_sum;
-use nona_knn::{GridSpec, KnnBaseline, KnnRegressor};
+use nona_knn::{FoldOrder, GridSpec, KnnBaseline, KnnRegressor};
 use serde::Deserialize;
 
-const CASES: [&str; 3] = ["random", "ties", "wide"];
+const CASES: [&str; 4] = ["random", "ties", "wide", "sorted"];
 
 fn check_single_models(case: &Case) {
     let (x_train, x_test) = (case.x_train.matrix(), case.x_test.matrix());
@@ -102,72 +102,130 @@ fn zero_distance_neighbours_take_all_the_weight() {
     assert!((predicted - expected).abs() <= 1e-12 * expected.abs().max(1.0));
 }
 
+fn check_baseline(case: &Case, reference: &Baseline) {
+    let name = format!("{} (shuffle seed {:?})", case.name, reference.shuffle_seed);
+    let x_train = case.x_train.matrix();
+    let spec = GridSpec {
+        fold_order: reference.fold_order(),
+        ..GridSpec::default()
+    };
+    let baseline = KnnBaseline::fit(&x_train, &case.y_train, &spec).expect("fit");
+
+    assert_eq!(
+        baseline.scaler.mean, reference.scaler_mean,
+        "{name} scaler mean"
+    );
+    assert_eq!(
+        baseline.scaler.scale, reference.scaler_scale,
+        "{name} scaler scale"
+    );
+    let scaled_test = baseline
+        .scaler
+        .transform(&case.x_test.matrix())
+        .expect("transform");
+    assert_eq!(
+        scaled_test.as_slice(),
+        &reference.scaled_test.data[..],
+        "{name} scaled test"
+    );
+
+    let search = &baseline.search;
+    assert_eq!(search.folds, reference.folds, "{name} folds");
+    let points: Vec<_> = reference
+        .points
+        .iter()
+        .map(|p| params(p.k, p.p, &p.weights))
+        .collect();
+    assert_eq!(search.points, points, "{name} ParameterGrid order");
+    for (i, (ours, theirs)) in search
+        .fold_scores
+        .iter()
+        .zip(&reference.fold_scores)
+        .enumerate()
+    {
+        assert_close(ours, theirs, &format!("{name} fold scores of point {i}"));
+    }
+    assert_close(
+        &search.mean_scores,
+        &reference.mean_scores,
+        &format!("{name} mean scores"),
+    );
+    assert_eq!(search.ranks, reference.ranks, "{name} ranks");
+    assert_eq!(search.best_index, reference.best_index, "{name} best index");
+
+    let predictions = baseline.predict(&case.x_test.matrix()).expect("predict");
+    assert_close(
+        &predictions,
+        &reference.test_predictions,
+        &format!("{name} test predictions"),
+    );
+}
+
+/// The baselines of `case`: in table order first, then shuffled with each fixture seed.
+fn baselines(case: &Case) -> (&Baseline, Vec<&Baseline>) {
+    let (table, shuffled): (Vec<_>, Vec<_>) = case
+        .baselines
+        .iter()
+        .partition(|b| b.shuffle_seed.is_none());
+    assert_eq!(table.len(), 1, "{}: one table-order baseline", case.name);
+    assert!(shuffled.len() >= 2, "{}: shuffled baselines", case.name);
+    (table[0], shuffled)
+}
+
 #[test]
-fn baseline_matches_grid_search_cv() {
-    for name in ["random", "ties"] {
+fn baseline_in_table_order_matches_grid_search_cv() {
+    for name in ["random", "ties", "sorted"] {
         let case = load_case(name);
-        let reference = case.baseline.as_ref().expect("baseline fixture");
-        let x_train = case.x_train.matrix();
-        let spec = GridSpec::default();
-        let baseline = KnnBaseline::fit(&x_train, &case.y_train, &spec).expect("fit");
-
-        assert_eq!(
-            baseline.scaler.mean, reference.scaler_mean,
-            "{name} scaler mean"
-        );
-        assert_eq!(
-            baseline.scaler.scale, reference.scaler_scale,
-            "{name} scaler scale"
-        );
-        let scaled_test = baseline
-            .scaler
-            .transform(&case.x_test.matrix())
-            .expect("transform");
-        assert_eq!(
-            scaled_test.as_slice(),
-            &reference.scaled_test.data[..],
-            "{name} scaled test"
-        );
-
-        let search = &baseline.search;
-        let folds: Vec<[usize; 2]> = search.folds.iter().map(|r| [r.start, r.end]).collect();
-        assert_eq!(folds, reference.folds, "{name} folds");
-        let points: Vec<_> = reference
-            .points
-            .iter()
-            .map(|p| params(p.k, p.p, &p.weights))
-            .collect();
-        assert_eq!(search.points, points, "{name} ParameterGrid order");
-        for (i, (ours, theirs)) in search
-            .fold_scores
-            .iter()
-            .zip(&reference.fold_scores)
-            .enumerate()
-        {
-            assert_close(ours, theirs, &format!("{name} fold scores of point {i}"));
-        }
-        assert_close(
-            &search.mean_scores,
-            &reference.mean_scores,
-            &format!("{name} mean scores"),
-        );
-        assert_eq!(search.ranks, reference.ranks, "{name} ranks");
-        assert_eq!(search.best_index, reference.best_index, "{name} best index");
-
-        let predictions = baseline.predict(&case.x_test.matrix()).expect("predict");
-        assert_close(
-            &predictions,
-            &reference.test_predictions,
-            &format!("{name} test predictions"),
-        );
+        check_baseline(&case, baselines(&case).0);
     }
 }
 
 #[test]
-fn kfold_ranges_give_the_first_folds_one_extra_row() {
-    let ranges = kfold_validation_ranges(10, 4).expect("folds");
-    assert_eq!(ranges, vec![0..3, 3..6, 6..8, 8..10]);
-    assert!(kfold_validation_ranges(3, 4).is_err());
+fn baseline_with_shuffled_folds_matches_grid_search_cv_with_shuffled_kfold() {
+    for name in ["random", "ties", "sorted"] {
+        let case = load_case(name);
+        for reference in baselines(&case).1 {
+            check_baseline(&case, reference);
+        }
+    }
+}
+
+#[test]
+fn sorted_fixture_picks_other_hyper_parameters_in_table_order() {
+    // Guards the fixture: rows sorted by label give contiguous folds whose choice differs from
+    // every shuffled one, so the shuffled parity test checks what an ordered manifest changes.
+    let case = load_case("sorted");
+    let (table, shuffled) = baselines(&case);
+    let cv_mse = |b: &Baseline| -b.mean_scores[b.best_index];
+    for reference in shuffled {
+        let seed = reference.shuffle_seed;
+        assert_ne!(table.best_index, reference.best_index, "seed {seed:?}");
+        assert!(cv_mse(reference) < 0.5 * cv_mse(table), "seed {seed:?}");
+    }
+}
+
+#[test]
+fn kfold_gives_the_first_folds_one_extra_row() {
+    let folds = kfold(10, 4, FoldOrder::Table).expect("folds");
+    let validation: Vec<Vec<usize>> = folds.iter().map(|f| f.validation.clone()).collect();
+    assert_eq!(
+        validation,
+        vec![vec![0, 1, 2], vec![3, 4, 5], vec![6, 7], vec![8, 9]]
+    );
+    assert_eq!(folds[1].train, vec![0, 1, 2, 6, 7, 8, 9]);
+    assert!(kfold(3, 4, FoldOrder::Table).is_err());
+}
+
+#[test]
+fn shuffled_kfold_matches_sklearn_and_keeps_rows_ascending() {
+    // KFold(4, shuffle=True, random_state=5).split(range(10)) in scikit-learn 1.9.1.
+    let folds = kfold(10, 4, FoldOrder::Shuffled { seed: 5 }).expect("folds");
+    let validation: Vec<Vec<usize>> = folds.iter().map(|f| f.validation.clone()).collect();
+    assert_eq!(
+        validation,
+        vec![vec![2, 5, 9], vec![1, 4, 7], vec![0, 8], vec![3, 6]]
+    );
+    assert_eq!(folds[0].train, vec![0, 1, 3, 4, 6, 7, 8]);
 }
 
 #[derive(Deserialize)]

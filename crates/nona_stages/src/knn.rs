@@ -3,8 +3,16 @@
 //! "+ k-NN" columns of Table 1).
 //!
 //! It reuses the `train` stage's splits: for each seed, k-NN is fitted (standardisation, grid
-//! search with unshuffled K-fold CV, refit) on the training split and predicts the test split.
-//! One work unit per source: the backbone table for each seed, then each trained cell.
+//! search with K-fold CV, refit) on the training split and predicts the test split. One work
+//! unit per source: the backbone table for each seed, then each trained cell.
+//!
+//! The CV folds are cut, by default, from the training rows shuffled as scikit-learn's
+//! `KFold(folds, shuffle=True, random_state=seed)` shuffles them, with the unit's seed: the split
+//! seed for the backbone embeddings, the cell's seed for a cell's head embeddings. Both list a
+//! seed's training rows in the embeddings table's order, so every cell of a seed gets the folds
+//! of that seed's backbone unit; without the shuffle an ordered table (consecutive frames, rows
+//! sorted by label) gets contiguous folds. `shuffle = false` keeps table order
+//! (`GridSearchCV(cv=folds)`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,7 +23,7 @@ use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use nona_heads::MinMaxScaler;
-use nona_knn::{KnnBaseline, Matrix, Weights};
+use nona_knn::{FoldOrder, KnnBaseline, Matrix, Weights};
 use nona_pipeline::config::{ConfigError, Pipeline};
 use nona_pipeline::engine::RunRecord;
 use nona_pipeline::{Plan, Stage, StageContext, UnitOutput};
@@ -39,8 +47,11 @@ pub struct KnnConfig {
     pub p: Vec<u32>,
     /// Candidate weightings (`uniform`, `distance`).
     pub weights: Vec<String>,
-    /// Cross-validation folds (unshuffled, as scikit-learn's `KFold`).
+    /// Cross-validation folds (scikit-learn's `KFold`).
     pub folds: usize,
+    /// Shuffle the training rows with the unit's seed before cutting the folds
+    /// (`KFold(shuffle=True, random_state=seed)`); `false`: folds in table order.
+    pub shuffle: bool,
     /// Run k-NN on the backbone embeddings (one unit per seed).
     pub backbone: bool,
     /// Run k-NN on every trained cell's head embeddings.
@@ -55,6 +66,7 @@ impl Default for KnnConfig {
             p: grid.p,
             weights: grid.weights.iter().map(|w| w.as_str().to_owned()).collect(),
             folds: grid.folds,
+            shuffle: true,
             backbone: true,
             heads: true,
         }
@@ -62,6 +74,7 @@ impl Default for KnnConfig {
 }
 
 impl KnnConfig {
+    /// The grid with table-order folds (a unit sets its own order, see [`Self::fold_order`]).
     fn grid(&self) -> Result<nona_knn::GridSpec, String> {
         let weights = self
             .weights
@@ -79,6 +92,7 @@ impl KnnConfig {
             p: self.p.clone(),
             weights,
             folds: self.folds,
+            fold_order: FoldOrder::Table,
         };
         grid.points().map_err(|e| e.to_string())?;
         if self.k.contains(&0) {
@@ -88,6 +102,15 @@ impl KnnConfig {
             return Err("`folds` must be at least 2".into());
         }
         Ok(grid)
+    }
+
+    /// The fold order of a unit with `seed`.
+    fn fold_order(&self, seed: u64) -> Result<FoldOrder, nona_knn::KnnError> {
+        if self.shuffle {
+            FoldOrder::shuffled(seed)
+        } else {
+            Ok(FoldOrder::Table)
+        }
     }
 }
 
@@ -143,6 +166,20 @@ impl KnnStage {
             return Err(vec![pipeline.error_at(
                 "knn",
                 "`backbone` and `heads` are both false: nothing to run",
+            )]);
+        }
+        // Train's own errors are reported by the train stage.
+        if let Ok(Some(train)) = pipeline.section::<crate::train::TrainConfig>("train")
+            && let Some(error) = train
+                .grid
+                .seeds
+                .values()
+                .into_iter()
+                .find_map(|seed| config.fold_order(seed).err())
+        {
+            return Err(vec![pipeline.error_at(
+                "train.grid.seeds",
+                format!("{error}; use smaller seeds or `[knn] shuffle = false`"),
             )]);
         }
         Ok(Some(Self {
@@ -262,8 +299,10 @@ impl Stage for KnnStage {
         &["train"]
     }
 
+    /// 2: the CV folds are shuffled with the unit's seed by default (`shuffle`); version 1 cut
+    /// them in table order.
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn fingerprint_inputs(&mut self, _pipeline: &Pipeline) -> anyhow::Result<serde_json::Value> {
@@ -367,7 +406,14 @@ impl Stage for KnnStage {
             Source::Backbone { seed } => format!("backbone embeddings, seed {seed}"),
             Source::Head { cell } => format!("head embeddings of cell {cell}"),
         };
-        let model = KnnBaseline::fit(&matrix(&train)?, &y_train, &self.grid)
+        let grid = nona_knn::GridSpec {
+            fold_order: self
+                .config
+                .fold_order(rows.seed)
+                .with_context(|| format!("k-NN folds of the {describe}"))?,
+            ..self.grid.clone()
+        };
+        let model = KnnBaseline::fit(&matrix(&train)?, &y_train, &grid)
             .with_context(|| format!("fitting k-NN on the {describe}"))?;
         let predicted = model
             .predict(&matrix(&test)?)
@@ -469,4 +515,48 @@ fn metrics_batch(
         nona_table::schemas::knn_metrics(),
         columns,
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pipeline(text: &str) -> (tempfile::TempDir, Pipeline) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, text).unwrap();
+        let pipeline = Pipeline::load(&path, crate::STAGES).unwrap();
+        (dir, pipeline)
+    }
+
+    #[test]
+    fn folds_are_shuffled_by_default_and_the_choice_is_fingerprinted() {
+        let (_dir, shuffled) = pipeline("[train]\n[knn]\n");
+        let (_dir, in_order) = pipeline("[train]\n[knn]\nshuffle = false\n");
+        let mut shuffled = KnnStage::from_pipeline(&shuffled).unwrap().unwrap();
+        let mut in_order = KnnStage::from_pipeline(&in_order).unwrap().unwrap();
+        assert_eq!(
+            shuffled.config.fold_order(7).unwrap(),
+            FoldOrder::Shuffled { seed: 7 }
+        );
+        assert_eq!(in_order.config.fold_order(7).unwrap(), FoldOrder::Table);
+        let (_dir, any) = pipeline("[train]\n[knn]\n");
+        assert_ne!(
+            shuffled.fingerprint_inputs(&any).unwrap(),
+            in_order.fingerprint_inputs(&any).unwrap()
+        );
+    }
+
+    #[test]
+    fn seeds_numpy_cannot_take_are_a_config_error_unless_folds_keep_table_order() {
+        let text = "[train.grid]\nseeds = [1, 4294967296]\n[knn]\n";
+        let (_dir, too_large) = pipeline(text);
+        let errors = KnnStage::from_pipeline(&too_large).err().expect("refused");
+        let message = errors[0].to_string();
+        assert!(message.contains("4294967296"), "{message}");
+        assert!(message.contains("p.toml:2:"), "{message}");
+        assert!(message.contains("shuffle = false"), "{message}");
+        let (_dir, in_order) = pipeline(&format!("{text}shuffle = false\n"));
+        assert!(KnnStage::from_pipeline(&in_order).unwrap().is_some());
+    }
 }

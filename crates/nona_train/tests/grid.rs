@@ -112,6 +112,16 @@ fn specs_read_from_json_with_names_and_seed_forms() {
 }
 
 #[test]
+fn similarities_accept_cosine_as_cos() {
+    let spec: GridSpec =
+        serde_json::from_str(r#"{"heads": ["nona"], "similarities": ["cosine", "l2"]}"#).unwrap();
+    assert_eq!(spec.similarities, [Similarity::Cos, Similarity::L2]);
+    let both: GridSpec =
+        serde_json::from_str(r#"{"heads": ["nona"], "similarities": ["cos", "cosine"]}"#).unwrap();
+    assert!(Grid::new(&both).is_err(), "the same similarity twice");
+}
+
+#[test]
 fn empty_or_repeated_axes_are_rejected() {
     let mut spec = GridSpec {
         batch_sizes: vec![32, 32],

@@ -1,7 +1,7 @@
 //! Loading the scikit-learn fixtures written by `tests/fixtures/knn/make_knn_fixtures.py`.
 #![allow(dead_code)]
 
-use nona_knn::{KnnParams, Matrix, Metric, Weights};
+use nona_knn::{FoldOrder, KnnParams, Matrix, Metric, Weights};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -42,16 +42,26 @@ pub struct GridPointJson {
 
 #[derive(Deserialize)]
 pub struct Baseline {
+    /// `None`: `KFold(4)`; a seed: `KFold(4, shuffle=True, random_state=seed)`.
+    pub shuffle_seed: Option<u32>,
     pub scaler_mean: Vec<f64>,
     pub scaler_scale: Vec<f64>,
     pub scaled_test: MatrixJson,
-    pub folds: Vec<[usize; 2]>,
+    /// Validation rows of each fold.
+    pub folds: Vec<Vec<usize>>,
     pub points: Vec<GridPointJson>,
     pub fold_scores: Vec<Vec<f64>>,
     pub mean_scores: Vec<f64>,
     pub ranks: Vec<usize>,
     pub best_index: usize,
     pub test_predictions: Vec<f64>,
+}
+
+impl Baseline {
+    pub fn fold_order(&self) -> FoldOrder {
+        self.shuffle_seed
+            .map_or(FoldOrder::Table, |seed| FoldOrder::Shuffled { seed })
+    }
 }
 
 #[derive(Deserialize)]
@@ -61,7 +71,9 @@ pub struct Case {
     pub y_train: Vec<f64>,
     pub x_test: MatrixJson,
     pub single_models: Vec<SingleModel>,
-    pub baseline: Option<Baseline>,
+    /// One per fold order (none for cases without a grid search).
+    #[serde(default)]
+    pub baselines: Vec<Baseline>,
 }
 
 pub fn params(k: usize, p: u32, weights: &str) -> KnnParams {

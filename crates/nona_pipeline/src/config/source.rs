@@ -1,7 +1,7 @@
 //! Loading pipeline files: TOML parsing, `extends` layering, and a map from every key to the
 //! file and line that set it, so later errors can point at the right place.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
@@ -34,6 +34,8 @@ pub struct LayeredSource {
     pub origins: HashMap<String, Origin>,
     /// Every file read, the requested one last.
     pub files: Vec<PathBuf>,
+    /// Dotted key paths set by [`Self::set`] (they have no file origin).
+    overridden: HashSet<String>,
 }
 
 /// Keys that belong to one file and are never inherited through `extends`.
@@ -48,6 +50,7 @@ impl LayeredSource {
             table: Table::new(),
             origins: HashMap::new(),
             files: Vec::new(),
+            overridden: HashSet::new(),
         };
         layered.apply_file(path, &mut chain)?;
         Ok(layered)
@@ -92,12 +95,24 @@ impl LayeredSource {
         table.insert((*last).to_owned(), value);
         self.origins
             .retain(|k, _| k != key_path && !is_below(k, key_path));
+        self.overridden.retain(|k| !is_below(k, key_path));
+        self.overridden.insert(key_path.to_owned());
         Ok(())
     }
 
     /// Whether a file or an override sets `key_path` itself (not just a table around it).
     pub fn is_set(&self, key_path: &str) -> bool {
         self.origins.contains_key(key_path)
+            || self.overridden.iter().any(|set| {
+                set == key_path || (is_below(key_path, set) && self.value_at(key_path).is_some())
+            })
+    }
+
+    /// The value at the dotted `key_path` of the merged document.
+    fn value_at(&self, key_path: &str) -> Option<&Value> {
+        let mut keys = key_path.split('.');
+        let first = self.table.get(keys.next()?)?;
+        keys.try_fold(first, |value, key| value.as_table()?.get(key))
     }
 
     /// Where `key_path` was set, or where its closest enclosing table was.

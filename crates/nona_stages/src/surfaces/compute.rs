@@ -156,7 +156,7 @@ pub fn run_unit(
                 let model = KnnBaseline::fit(
                     &matrix(&parts[0].points)?,
                     &parts[0].labels,
-                    &config.knn.grid_spec(),
+                    &config.knn.grid_spec(seed)?,
                 )?;
                 let best = model.search.best();
                 let chosen = (

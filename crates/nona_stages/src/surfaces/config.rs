@@ -125,7 +125,8 @@ impl fmt::Display for Method {
     }
 }
 
-/// `[surfaces.knn]`: the grid searched by 4-fold CV (the paper's grid by default).
+/// `[surfaces.knn]`: the grid searched by K-fold CV (by default the reference code's grid, 4
+/// folds cut from the training points shuffled with the unit's seed).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct KnnSettings {
@@ -137,6 +138,9 @@ pub struct KnnSettings {
     pub weights: Vec<KnnWeights>,
     /// Cross-validation folds.
     pub folds: usize,
+    /// Shuffle the training points with the unit's seed before cutting the folds
+    /// (`KFold(shuffle=True, random_state=seed)`); `false`: folds in table order.
+    pub shuffle: bool,
 }
 
 /// How k-NN averages its neighbours' labels.
@@ -157,14 +161,15 @@ impl Default for KnnSettings {
             p: spec.p,
             weights: vec![KnnWeights::Uniform, KnnWeights::Distance],
             folds: spec.folds,
+            shuffle: true,
         }
     }
 }
 
 impl KnnSettings {
-    /// The grid as `nona_knn` searches it.
-    pub fn grid_spec(&self) -> nona_knn::GridSpec {
-        nona_knn::GridSpec {
+    /// The grid as `nona_knn` searches it in the unit with `seed`.
+    pub fn grid_spec(&self, seed: u64) -> Result<nona_knn::GridSpec, nona_knn::KnnError> {
+        Ok(nona_knn::GridSpec {
             n_neighbors: self.n_neighbors.clone(),
             p: self.p.clone(),
             weights: self
@@ -176,7 +181,12 @@ impl KnnSettings {
                 })
                 .collect(),
             folds: self.folds,
-        }
+            fold_order: if self.shuffle {
+                nona_knn::FoldOrder::shuffled(seed)?
+            } else {
+                nona_knn::FoldOrder::Table
+            },
+        })
     }
 }
 
@@ -189,7 +199,7 @@ impl KnnSettings {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NonaSettings {
-    /// Similarity (`l2`, `l1`, `dot`, `cos`).
+    /// Similarity (`l2`, `l1`, `dot`, `cos` or `cosine`).
     #[serde(with = "names")]
     pub similarity: Similarity,
     /// SoftStep mask of `nona_softstep` (`s1`, `s2`).
@@ -342,8 +352,16 @@ impl SurfacesConfig {
         if self.split.bins == 0 {
             errors.push(at("split.bins", "`bins` must be at least 1".into()));
         }
-        if let Err(error) = self.knn.grid_spec().points() {
+        if let Err(error) = self.knn.grid_spec(0).and_then(|spec| spec.points()) {
             errors.push(at("knn", error.to_string()));
+        }
+        if self.methods.contains(&Method::Knn)
+            && let Some(error) = seeds.iter().find_map(|&s| self.knn.grid_spec(s).err())
+        {
+            errors.push(at(
+                "seeds",
+                format!("{error}; use smaller seeds or `[surfaces.knn] shuffle = false`"),
+            ));
         }
         if self.knn.n_neighbors.contains(&0) {
             errors.push(at(
@@ -446,6 +464,27 @@ mod tests {
         for method in Method::ALL {
             assert_eq!(Method::from_name(method.name()), Some(method));
         }
+    }
+
+    #[test]
+    fn cosine_names_the_cos_similarity() {
+        let config: SurfacesConfig = toml::from_str("[nona]\nsimilarity = \"cosine\"").unwrap();
+        assert_eq!(config.nona.similarity, Similarity::Cos);
+    }
+
+    #[test]
+    fn knn_folds_are_shuffled_with_the_unit_seed_unless_turned_off() {
+        let config: SurfacesConfig = toml::from_str("").unwrap();
+        assert_eq!(
+            config.knn.grid_spec(4).unwrap().fold_order,
+            nona_knn::FoldOrder::Shuffled { seed: 4 }
+        );
+        assert!(config.knn.grid_spec(1 << 32).is_err());
+        let config: SurfacesConfig = toml::from_str("[knn]\nshuffle = false").unwrap();
+        assert_eq!(
+            config.knn.grid_spec(1 << 32).unwrap().fold_order,
+            nona_knn::FoldOrder::Table
+        );
     }
 
     #[test]
