@@ -492,7 +492,7 @@ fn backbone_knn_predictions(run: &Path) -> BTreeMap<String, f64> {
 
 #[test]
 fn the_knn_stage_predicts_exactly_what_the_library_does_on_the_same_split() {
-    const SEED: u64 = 3;
+    const SEED: u64 = 0;
     let tmp = tempfile::tempdir().unwrap();
     write_embeddings(&tmp.path().join("emb.parquet"), 80, false);
     write_pipeline(tmp.path(), "k", 1, 2);
