@@ -9,21 +9,9 @@
 use std::path::{Path, PathBuf};
 
 use nona_audio::{AudioError, LoadOptions, decode_bytes, load, probe_file};
+use nona_testkit::{cases, mutate, mutation};
 use proptest::prelude::*;
 use rayon::prelude::*;
-
-/// Cases per property: `PROPTEST_CASES` or `default`.
-fn config(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|cases| cases.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 const FIXTURES: [&str; 7] = [
     "tone_stereo.wav",
@@ -43,58 +31,6 @@ fn fixture(name: &str) -> PathBuf {
 
 fn fixture_bytes(name: &str) -> Vec<u8> {
     std::fs::read(fixture(name)).unwrap()
-}
-
-/// One edit of a file; positions are taken modulo the length.
-#[derive(Debug, Clone)]
-enum Mutation {
-    Flip { at: usize, mask: u8 },
-    Cut { at: usize },
-    Insert { at: usize, bytes: Vec<u8> },
-    Delete { at: usize, len: usize },
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        4 => (any::<usize>(), 1..=255u8).prop_map(|(at, mask)| Mutation::Flip { at, mask }),
-        2 => any::<usize>().prop_map(|at| Mutation::Cut { at }),
-        1 => (any::<usize>(), prop::collection::vec(any::<u8>(), 1..64))
-            .prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
-        1 => (any::<usize>(), 1..64usize).prop_map(|(at, len)| Mutation::Delete { at, len }),
-    ]
-}
-
-/// Flips aim at the first 256 bytes half of the time: that is where the headers are.
-fn position(at: usize, len: usize) -> usize {
-    if at.is_multiple_of(2) {
-        (at / 2) % len.min(256)
-    } else {
-        (at / 2) % len
-    }
-}
-
-fn mutate(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
-    for mutation in mutations {
-        let len = bytes.len();
-        match mutation {
-            Mutation::Flip { at, mask } if len > 0 => bytes[position(*at, len)] ^= mask,
-            Mutation::Flip { .. } => {}
-            Mutation::Cut { at } => bytes.truncate(at % (len + 1)),
-            Mutation::Insert {
-                at,
-                bytes: inserted,
-            } => {
-                let at = position(*at, len + 1);
-                bytes.splice(at..at, inserted.iter().copied());
-            }
-            Mutation::Delete { at, len: count } if len > 0 => {
-                let start = position(*at, len);
-                bytes.drain(start..(start + count).min(len));
-            }
-            Mutation::Delete { .. } => {}
-        }
-    }
-    bytes
 }
 
 /// Magic bytes that lead random data into each container reader.
@@ -174,7 +110,7 @@ fn a_damaged_sample_rate_is_an_error_not_gigabytes() {
 }
 
 proptest! {
-    #![proptest_config(config(48))]
+    #![proptest_config(cases(48))]
 
     #[test]
     fn random_bytes_never_panic(
@@ -198,7 +134,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(6))]
+    #![proptest_config(cases(6))]
 
     #[test]
     fn good_clips_load_the_same_next_to_damaged_ones(

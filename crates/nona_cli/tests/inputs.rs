@@ -399,9 +399,7 @@ fn manifest_line() -> impl proptest::strategy::Strategy<Value = Line> {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::test_runner::Config::with_cases(
-        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(6)
-    ))]
+    #![proptest_config(nona_testkit::cases(6))]
 
     /// Through `nona run`: every data line of a damaged manifest is either a sample or an
     /// errors-table row naming its line, never both, never neither; good lines are samples.

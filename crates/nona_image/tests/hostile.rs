@@ -11,66 +11,8 @@ use std::path::{Path, PathBuf};
 
 use common::generated::valid_files;
 use nona_image::{Channels, Normalize, Preprocessor, Resize, Transform, decode_bytes};
+use nona_testkit::{cases, mutate, mutation};
 use proptest::prelude::*;
-
-/// Cases per property: `PROPTEST_CASES` or `default`.
-fn config(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|cases| cases.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
-/// One edit of a file; positions are taken modulo the length.
-#[derive(Debug, Clone)]
-enum Mutation {
-    Flip { at: usize, mask: u8 },
-    Cut { at: usize },
-    Insert { at: usize, bytes: Vec<u8> },
-    Delete { at: usize, len: usize },
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        4 => (any::<usize>(), 1..=255u8).prop_map(|(at, mask)| Mutation::Flip { at, mask }),
-        2 => any::<usize>().prop_map(|at| Mutation::Cut { at }),
-        1 => (any::<usize>(), prop::collection::vec(any::<u8>(), 1..64))
-            .prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
-        1 => (any::<usize>(), 1..64usize).prop_map(|(at, len)| Mutation::Delete { at, len }),
-    ]
-}
-
-fn mutate(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
-    for mutation in mutations {
-        let at = |at: usize| at % (bytes.len() + 1);
-        match mutation {
-            Mutation::Flip { at, mask } if !bytes.is_empty() => {
-                let at = at % bytes.len();
-                bytes[at] ^= mask;
-            }
-            Mutation::Flip { .. } => {}
-            Mutation::Cut { at: position } => bytes.truncate(at(*position)),
-            Mutation::Insert {
-                at: position,
-                bytes: inserted,
-            } => {
-                let position = at(*position);
-                bytes.splice(position..position, inserted.iter().copied());
-            }
-            Mutation::Delete { at: position, len } => {
-                let start = at(*position);
-                let end = (start + len).min(bytes.len());
-                bytes.drain(start..end);
-            }
-        }
-    }
-    bytes
-}
 
 /// Magic bytes that lead random data into each decoder.
 const MAGIC: [&[u8]; 6] = [
@@ -94,7 +36,7 @@ fn decode_names_file(bytes: &[u8], name: &str) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(config(64))]
+    #![proptest_config(cases(64))]
 
     #[test]
     fn random_bytes_never_panic(
@@ -130,7 +72,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(16))]
+    #![proptest_config(cases(16))]
 
     #[test]
     fn good_files_decode_the_same_next_to_damaged_ones(

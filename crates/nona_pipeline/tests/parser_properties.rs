@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use nona_pipeline::config::{ConfigErrors, Pipeline, parse_override};
+use nona_testkit::cases;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use toml::{Table, Value};
@@ -24,18 +25,6 @@ const SECTIONS: [&str; 3] = ["alpha", "beta", "gamma"];
 const KEYS: [&str; 3] = ["a", "b", "c"];
 /// Sub-table names (never used as value keys, so a path is a table in every file or in none).
 const SUBTABLES: [&str; 2] = ["s", "t"];
-
-/// Cases per property: `PROPTEST_CASES` when set, else `normal`.
-fn cases(normal: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(normal);
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
-}
 
 /// A TOML value that a key can hold: integers, floats, booleans, any string, arrays.
 fn leaf_value() -> impl Strategy<Value = Value> {

@@ -78,9 +78,7 @@ fn expected(text: &str) -> Option<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(
-        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48)
-    ))]
+    #![proptest_config(nona_testkit::cases(48))]
 
     #[test]
     fn every_csv_line_has_one_outcome(

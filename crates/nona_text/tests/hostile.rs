@@ -10,23 +10,11 @@
 use std::path::PathBuf;
 use std::sync::LazyLock;
 
+use nona_testkit::cases;
 use nona_text::{Encoded, TextError, TextTokenizer, TokenBatch, plan_batches};
 use proptest::prelude::*;
 
 const MAX_LENGTH: usize = 24;
-
-/// Cases per property: `PROPTEST_CASES` or `default`.
-fn config(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|cases| cases.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 /// A small lower-cased WordPiece vocabulary: specials, letters, digits, `##` pieces, a few words.
 fn vocab_tokenizer() -> TextTokenizer {
@@ -100,7 +88,7 @@ fn check_encoding(
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(cases(256))]
 
     #[test]
     fn any_text_tokenises_or_is_a_typed_error(text in text()) {
@@ -112,7 +100,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(48))]
+    #![proptest_config(cases(48))]
 
     #[test]
     fn batched_texts_come_out_as_tokenised_alone(
