@@ -22,7 +22,7 @@ pub struct ForeignPart {
 pub fn foreign_parts(stage_dir: &Path, fingerprint: &str) -> anyhow::Result<Vec<ForeignPart>> {
     let mut foreign = Vec::new();
     for table in table_dirs(stage_dir)? {
-        for part in parquet_files(&table)? {
+        for part in nona_table::part_files(&table)? {
             let metadata = nona_table::Dataset::open(&part)?.metadata().clone();
             let found = metadata.get(FINGERPRINT_KEY);
             if found.map(String::as_str) != Some(fingerprint) {
@@ -78,21 +78,6 @@ fn table_dirs(stage_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     }
     dirs.sort();
     Ok(dirs)
-}
-
-/// The visible `*.parquet` files of `dir`, in name order.
-fn parquet_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
-    let mut files = Vec::new();
-    for entry in entries {
-        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".parquet") && !name.starts_with(['_', '.']) && entry.path().is_file() {
-            files.push(entry.path());
-        }
-    }
-    files.sort();
-    Ok(files)
 }
 
 /// The first 12 hex digits of a fingerprint, enough to tell two apart.

@@ -125,7 +125,9 @@ impl Dataset {
     }
 }
 
-fn part_files(dir: &Path) -> Result<Vec<PathBuf>, TableError> {
+/// The parts of the table in `dir`: its `*.parquet` files not starting with `_` or `.`, in name
+/// order (what [`Dataset::open`] reads, and what pyarrow and DuckDB see).
+pub fn part_files(dir: &Path) -> Result<Vec<PathBuf>, TableError> {
     let entries = std::fs::read_dir(dir).map_err(|e| TableError::io(dir, e))?;
     let mut files = Vec::new();
     for entry in entries {

@@ -18,7 +18,7 @@ pub use columns::{
     embedding_array, embedding_list_array, embedding_rows, f64_column, i64_column,
     numeric_column_as_f64, optional_string_column, string_column,
 };
-pub use dataset::Dataset;
+pub use dataset::{Dataset, part_files};
 pub use error::TableError;
 pub use inspect::describe;
 pub use manifest::{CsvLines, ManifestColumns, read_manifest_columns};
