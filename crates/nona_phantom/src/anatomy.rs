@@ -15,6 +15,10 @@
 //!   the radius last at ~16.5 y);
 //! - the cartilage between ossified parts thins, so joint spaces narrow;
 //! - bones mineralise (denser, thicker cortex) and the thumb's sesamoid appears near puberty.
+//!
+//! The file is long on purpose: it is one anatomical description, the timing and profile
+//! tables (with their sources) next to the one function, [`hand`], that lays them out; split
+//! apart, each half would be read only with the other open beside it.
 
 use crate::shape::{Plane, Primitive, Shape, Vec2};
 
