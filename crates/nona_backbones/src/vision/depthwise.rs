@@ -84,8 +84,17 @@ impl CustomOp1 for DepthwiseCall<'_> {
                 bias.len()
             )
         }
-        let out_h = (height + pads.top + pads.bottom - k) / s + 1;
-        let out_w = (width + pads.left + pads.right - k) / s + 1;
+        let (padded_h, padded_w) = (
+            height + pads.top + pads.bottom,
+            width + pads.left + pads.right,
+        );
+        if padded_h < k || padded_w < k {
+            candle_core::bail!(
+                "depthwise-conv2d: a {height}×{width} map, padded to {padded_h}×{padded_w}, is smaller than the {k}×{k} kernel"
+            )
+        }
+        let out_h = (padded_h - k) / s + 1;
+        let out_w = (padded_w - k) / s + 1;
         // Output columns `ox` whose input column `ox * s + kx - left` lies inside the image.
         let columns: Vec<(usize, usize)> = (0..k)
             .map(|kx| {
@@ -115,6 +124,10 @@ impl CustomOp1 for DepthwiseCall<'_> {
                         };
                         let in_row = &image[iy * width..(iy + 1) * width];
                         for (kx, &(first, last)) in columns.iter().enumerate() {
+                            if first == last {
+                                // This tap meets no input column (a map narrower than the kernel).
+                                continue;
+                            }
                             let tap = taps[ky * k + kx];
                             let in_start = first * s + kx - pads.left;
                             if s == 1 {
@@ -155,6 +168,11 @@ mod tests {
             (3, 1, 9, (1, 1, 1, 1)),
             (5, 2, 11, (1, 2, 1, 2)),
             (3, 2, 8, (0, 1, 0, 1)),
+            // Maps smaller than the kernel (late stages of small images): some taps see no
+            // input column at all.
+            (5, 2, 2, (1, 2, 1, 2)),
+            (5, 1, 1, (2, 2, 2, 2)),
+            (3, 2, 1, (1, 1, 1, 1)),
         ] {
             let (top, bottom, left, right) = pads;
             let x = Tensor::randn(0f32, 1f32, (2, 4, size, size), &device).unwrap();
