@@ -77,7 +77,8 @@ impl FakeConfig {
                 .append(true)
                 .open(path)
                 .unwrap();
-            writeln!(file, "{line}").unwrap();
+            // One write, so that lines of units running at once do not interleave.
+            file.write_all(format!("{line}\n").as_bytes()).unwrap();
         }
     }
 }
