@@ -1,11 +1,11 @@
-//! The contract between the engine and a stage.
+//! The contract between the engine and a stage: the declaration ([`Stage`]), the loaded run
+//! ([`StageRun`]) and the type-erased form the engine drives ([`DynStage`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-
 use serde::de::DeserializeOwned;
 
 use crate::config::{ConfigError, Pipeline};
@@ -44,7 +44,7 @@ pub struct StageContext<'a> {
     pub dir: StageDir,
     /// Completed upstream stages' directories, by stage name.
     pub inputs: BTreeMap<String, StageDir>,
-    /// Counts the stage's finished items.
+    /// Counts the stage's finished items (one that counts nothing while the stage loads).
     pub progress: &'a Progress,
 }
 

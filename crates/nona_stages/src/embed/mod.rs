@@ -273,7 +273,7 @@ fn input_kind(modality: Modality) -> InputKind {
 }
 
 fn read_samples(ctx: &StageContext) -> anyhow::Result<Vec<Sample>> {
-    let dir = ctx.input("preprocess");
+    let dir = ctx.input(PreprocessStage::NAME);
     let dataset = nona_table::Dataset::open(dir)?;
     let mut samples = Vec::with_capacity(dataset.num_rows());
     for batch in dataset.read_all()? {
