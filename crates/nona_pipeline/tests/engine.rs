@@ -196,7 +196,75 @@ impl StageRun for FakeRun<'_> {
     }
 }
 
-const REGISTRY: &[StageEntry] = &[StageEntry::of::<FakeStage>()];
+/// `[sum]`: one row, the total of `fake`'s values (a stage with an input).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SumConfig {}
+
+struct SumStage;
+
+struct SumRun {
+    total: i64,
+}
+
+impl Stage for SumStage {
+    const NAME: &'static str = "sum";
+    const VERSION: u32 = 1;
+    type Config = SumConfig;
+    type Run<'s> = SumRun;
+
+    fn build(_config: SumConfig, _pipeline: &Pipeline) -> Result<Self, Vec<ConfigError>> {
+        Ok(Self)
+    }
+
+    fn depends_on(&self) -> &'static [&'static str] {
+        &[FakeStage::NAME]
+    }
+
+    fn fingerprint(&self) -> anyhow::Result<serde_json::Value> {
+        Ok(json!({}))
+    }
+
+    fn load(&self, ctx: &StageContext) -> anyhow::Result<SumRun> {
+        let values = ctx.input(FakeStage::NAME).join("values");
+        let total = int_column(&nona_table::Dataset::open(&values)?, "value")
+            .iter()
+            .sum();
+        Ok(SumRun { total })
+    }
+}
+
+impl StageRun for SumRun {
+    fn schema(&self) -> SchemaRef {
+        values_schema()
+    }
+
+    fn plan(&self) -> Plan {
+        Plan {
+            unit_items: vec![1],
+        }
+    }
+
+    fn run_unit(&self, _ctx: &StageContext, unit: usize) -> anyhow::Result<UnitOutput> {
+        Ok(UnitOutput {
+            rows: vec![batch(unit, self.total)],
+            ..UnitOutput::default()
+        })
+    }
+}
+
+/// Every value of the Int64 column `name` of `dataset`, in part order.
+fn int_column(dataset: &nona_table::Dataset, name: &str) -> Vec<i64> {
+    let mut values = Vec::new();
+    for batch in dataset.read_all().unwrap() {
+        let column = batch.column_by_name(name).unwrap();
+        let column = column.as_any().downcast_ref::<Int64Array>().unwrap();
+        values.extend((0..column.len()).map(|r| column.value(r)));
+    }
+    values
+}
+
+const REGISTRY: &[StageEntry] = &[StageEntry::of::<FakeStage>(), StageEntry::of::<SumStage>()];
 
 /// A pipeline file `<dir>/p.toml` with a `[fake]` section and its runs under `<dir>/runs`.
 struct Setup {
@@ -222,12 +290,13 @@ impl Setup {
         }
     }
 
-    /// Rewrites `[fake]`; `log` points at this setup's log file.
-    fn write(&self, section: &str) {
+    /// Rewrites the pipeline: `[fake]` with its `log` in this setup, then `keys` (which may go on
+    /// with further sections).
+    fn write(&self, keys: &str) {
         let log = self.dir.join("units.log");
         std::fs::write(
             self.dir.join("p.toml"),
-            format!("[fake]\n{section}\nlog = {:?}\n", log.display().to_string()),
+            format!("[fake]\nlog = {:?}\n{keys}\n", log.display().to_string()),
         )
         .unwrap();
     }
@@ -235,8 +304,17 @@ impl Setup {
     fn pipeline(&self) -> Result<Pipeline, ConfigErrors> {
         Pipeline::load(
             &self.dir.join("p.toml"),
-            &registry::stage_names::<1>(REGISTRY),
+            &registry::stage_names::<2>(REGISTRY),
         )
+    }
+
+    /// Runs the pipeline; what each stage did, in order.
+    fn run_all(&self, options: &RunOptions) -> anyhow::Result<Vec<(String, StageOutcome)>> {
+        let pipeline = self.pipeline().unwrap();
+        let stages = registry::build(REGISTRY, &pipeline).unwrap();
+        let mut engine = Engine::new(&pipeline, &self.dir.join("runs"), stages);
+        let reports = engine.run(options, |_| {})?;
+        Ok(reports.into_iter().map(|r| (r.stage, r.outcome)).collect())
     }
 
     fn run_with(&self, options: &RunOptions) -> anyhow::Result<StageReport> {
@@ -252,26 +330,23 @@ impl Setup {
     }
 
     fn stage_dir(&self) -> StageDir {
-        StageDir::new(&self.dir.join("runs"), "p", "fake")
+        StageDir::new(&self.dir.join("runs"), "p", FakeStage::NAME)
+    }
+
+    /// The `sum` stage's one value.
+    fn sum(&self) -> Vec<i64> {
+        let dir = StageDir::new(&self.dir.join("runs"), "p", SumStage::NAME);
+        int_column(&nona_table::Dataset::open(dir.path()).unwrap(), "value")
     }
 
     /// `(unit, value)` of every row of `table`, sorted.
     fn table(&self, table: &str) -> Vec<(i64, i64)> {
         let dataset = nona_table::Dataset::open(&self.stage_dir().table_dir(Some(table))).unwrap();
-        let mut rows = Vec::new();
-        for batch in dataset.read_all().unwrap() {
-            let column = |name: &str| {
-                batch
-                    .column_by_name(name)
-                    .unwrap()
-                    .as_any()
-                    .downcast_ref::<Int64Array>()
-                    .unwrap()
-                    .clone()
-            };
-            let (units, values) = (column("unit"), column("value"));
-            rows.extend((0..units.len()).map(|r| (units.value(r), values.value(r))));
-        }
+        let units = int_column(&dataset, "unit");
+        let mut rows: Vec<(i64, i64)> = units
+            .into_iter()
+            .zip(int_column(&dataset, "value"))
+            .collect();
         rows.sort_unstable();
         rows
     }
@@ -534,7 +609,7 @@ fn the_section_is_checked_where_it_is_written() {
         .err()
         .unwrap();
     let message = errors.errors[0].to_string();
-    assert!(message.contains("p.toml:2:"), "{message}");
+    assert!(message.contains("p.toml:3:"), "{message}");
     assert!(message.contains("`units` must be at least 1"), "{message}");
 
     setup.write("units = 1\nunits_typo = 2");
@@ -543,4 +618,71 @@ fn the_section_is_checked_where_it_is_written() {
         .unwrap();
     let message = errors.errors[0].to_string();
     assert!(message.contains("units_typo"), "{message}");
+}
+
+fn whole(stage: Option<&str>, force: bool) -> RunOptions {
+    RunOptions {
+        stage: stage.map(str::to_owned),
+        force,
+        shard: Shard::WHOLE,
+    }
+}
+
+#[test]
+fn a_stage_is_recomputed_when_its_input_is() {
+    use StageOutcome::{Completed, UpToDate};
+    let setup = Setup::new("units = 3\n[sum]");
+    let outcomes = |list: &[(&str, StageOutcome)]| -> Vec<(String, StageOutcome)> {
+        list.iter()
+            .map(|(n, o)| ((*n).to_owned(), o.clone()))
+            .collect()
+    };
+    let both = setup.run_all(&whole(None, false)).unwrap();
+    assert_eq!(both, outcomes(&[("fake", Completed), ("sum", Completed)]));
+    assert_eq!(setup.sum(), [30]);
+    let again = setup.run_all(&whole(None, false)).unwrap();
+    assert_eq!(again, outcomes(&[("fake", UpToDate), ("sum", UpToDate)]));
+
+    setup.write("units = 3\nsalt = 1\n[sum]");
+    let changed = setup.run_all(&whole(None, false)).unwrap();
+    assert_eq!(
+        changed,
+        outcomes(&[("fake", Completed), ("sum", Completed)])
+    );
+    assert_eq!(setup.sum(), [33]);
+
+    let forced = setup.run_all(&whole(Some("fake"), true)).unwrap();
+    assert_eq!(forced, outcomes(&[("fake", Completed)]));
+    let sum_dir = StageDir::new(&setup.dir.join("runs"), "p", SumStage::NAME);
+    assert!(
+        !sum_dir.is_complete(),
+        "forcing a stage invalidates its dependents"
+    );
+    let after = setup.run_all(&whole(None, false)).unwrap();
+    assert_eq!(after, outcomes(&[("fake", UpToDate), ("sum", Completed)]));
+}
+
+#[test]
+fn a_stage_needs_its_input_complete_and_declared() {
+    let setup = Setup::new("units = 2\n[sum]");
+    let shard = RunOptions {
+        stage: Some("sum".to_owned()),
+        force: false,
+        shard: Shard { index: 0, count: 2 },
+    };
+    let error = setup.run_all(&shard).unwrap_err().to_string();
+    assert!(
+        error.contains("stage `sum` needs stage `fake`, which is not complete"),
+        "{error}"
+    );
+
+    std::fs::write(setup.dir.join("p.toml"), "[sum]\n").unwrap();
+    let errors = registry::build(REGISTRY, &setup.pipeline().unwrap())
+        .err()
+        .unwrap();
+    let message = errors.errors[0].to_string();
+    assert!(
+        message.contains("stage `sum` needs a `[fake]` section"),
+        "{message}"
+    );
 }
