@@ -67,9 +67,9 @@ impl StageContext<'_> {
 /// fingerprinted, and which tables it writes. Nothing here runs the stage: [`Stage::load`] turns
 /// the declaration into a [`StageRun`], which the engine then drives.
 ///
-/// The engine deserialises the stage's `[NAME]` section into [`Stage::Config`] (unknown keys and
-/// wrong types are reported at `file:line:col`) and hands it to [`Stage::build`] for the checks
-/// serde cannot make (values in range, files that exist, …).
+/// The registry ([`crate::registry`]) deserialises the stage's `[NAME]` section into
+/// [`Stage::Config`] (unknown keys and wrong types are reported at `file:line:col`) and hands it
+/// to [`Stage::build`] for the checks serde cannot make (values in range, files that exist, …).
 pub trait Stage: Sized + Send + Sync + 'static {
     /// The stage's section name in pipeline files and its directory name.
     const NAME: &'static str;
@@ -90,7 +90,8 @@ pub trait Stage: Sized + Send + Sync + 'static {
     /// Checks what serde cannot check and builds the stage; every problem is reported.
     fn build(config: Self::Config, pipeline: &Pipeline) -> Result<Self, Vec<ConfigError>>;
 
-    /// Reads `[NAME]` and builds the stage; `None` when the pipeline has no such section.
+    /// Reads `[NAME]` and builds the stage; `None` when the pipeline has no such section. Stages
+    /// keep this default.
     fn from_pipeline(pipeline: &Pipeline) -> Result<Option<Self>, Vec<ConfigError>> {
         match pipeline.section::<Self::Config>(Self::NAME) {
             Ok(Some(config)) => Self::build(config, pipeline).map(Some),
