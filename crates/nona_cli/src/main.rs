@@ -372,7 +372,7 @@ fn stage_fingerprint(path: &Path) -> Option<String> {
 fn load(
     file: &Path,
     overrides: &[(String, toml::Value)],
-) -> Result<(Pipeline, Vec<Box<dyn nona_pipeline::Stage>>), ExitCode> {
+) -> Result<(Pipeline, Vec<Box<dyn nona_pipeline::DynStage>>), ExitCode> {
     let result = Pipeline::load_with(file, nona_stages::STAGES, overrides)
         .and_then(|pipeline| nona_stages::build(&pipeline).map(|stages| (pipeline, stages)));
     result.map_err(|errors| {

@@ -16,7 +16,7 @@ use crate::lock::{StageLock, read_fingerprint};
 use crate::progress::Progress;
 use crate::run_dir::{StageDir, write_atomic};
 use crate::shard::Shard;
-use crate::stage::{Stage, StageContext, UnitOutput};
+use crate::stage::{DynStage, StageContext, StageRun, UnitOutput};
 
 /// The version of nona that wrote a record; part of every fingerprint.
 pub const NONA_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -106,13 +106,13 @@ impl RunRecord {
 pub struct Engine<'a> {
     pipeline: &'a Pipeline,
     runs_root: PathBuf,
-    stages: Vec<Box<dyn Stage>>,
+    stages: Vec<Box<dyn DynStage>>,
 }
 
 impl<'a> Engine<'a> {
     /// An engine for `pipeline` writing under `runs_root/<pipeline>/`. `stages` are the stages the
     /// pipeline declares, in dependency order.
-    pub fn new(pipeline: &'a Pipeline, runs_root: &Path, stages: Vec<Box<dyn Stage>>) -> Self {
+    pub fn new(pipeline: &'a Pipeline, runs_root: &Path, stages: Vec<Box<dyn DynStage>>) -> Self {
         Self {
             pipeline,
             runs_root: runs_root.to_path_buf(),
@@ -218,7 +218,7 @@ impl<'a> Engine<'a> {
         affected
     }
 
-    fn run_stage(&mut self, index: usize, options: &RunOptions) -> anyhow::Result<StageReport> {
+    fn run_stage(&self, index: usize, options: &RunOptions) -> anyhow::Result<StageReport> {
         let pipeline = self.pipeline;
         let name = self.stages[index].name();
         let dir = self.stage_dir(name);
@@ -244,8 +244,8 @@ impl<'a> Engine<'a> {
             input_fingerprints.insert(dep.to_string(), record.fingerprint);
             inputs.insert(dep.to_string(), dep_dir);
         }
-        let stage = &mut self.stages[index];
-        let config = stage.fingerprint_inputs(pipeline)?;
+        let stage = self.stages[index].as_ref();
+        let config = stage.fingerprint()?;
         let fingerprint = fingerprint::of_json(&json!({
             "stage": name,
             "nona_version": NONA_VERSION,
@@ -275,15 +275,13 @@ impl<'a> Engine<'a> {
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
         let placeholder = Progress::new(name, 0);
-        let plan = {
-            let ctx = StageContext {
-                pipeline,
-                dir: dir.clone(),
-                inputs: inputs.clone(),
-                progress: &placeholder,
-            };
-            stage.plan(&ctx)?
-        };
+        let run = stage.load(&StageContext {
+            pipeline,
+            dir: dir.clone(),
+            inputs: inputs.clone(),
+            progress: &placeholder,
+        })?;
+        let plan = run.plan();
         let units = plan.unit_items.len();
         let todo: Vec<usize> = (0..units)
             .filter(|&u| options.shard.owns(u) && !dir.unit_done(u))
@@ -295,16 +293,16 @@ impl<'a> Engine<'a> {
             inputs,
             progress: &progress,
         };
-        let mut metadata = stage.metadata();
+        let mut metadata = run.metadata();
         metadata.insert("nona.pipeline".to_owned(), pipeline.name.clone());
         metadata.insert("nona.stage".to_owned(), name.to_owned());
         metadata.insert("nona.fingerprint".to_owned(), fingerprint.clone());
         metadata.insert("nona.version".to_owned(), NONA_VERSION.to_owned());
         metadata.insert("nona.synthetic".to_owned(), synthetic.to_string());
-        let stage: &dyn Stage = stage.as_ref();
+        let run: &dyn StageRun = run.as_ref();
         let workers = stage.concurrent_units().clamp(1, todo.len().max(1));
         for_each_unit(&todo, workers, |unit| {
-            let output = stage
+            let output = run
                 .run_unit(&ctx, unit)
                 .with_context(|| format!("stage `{name}`, unit {unit}"))?;
             if let Some(first) = output.errors.first().filter(|_| stage.fail_on_error()) {
@@ -320,7 +318,7 @@ impl<'a> Engine<'a> {
                     dir.errors_dir().display()
                 );
             }
-            commit_unit(&dir, stage, &metadata, unit, output)
+            commit_unit(&dir, stage, run, &metadata, unit, output)
         })?;
         progress.finish();
 
@@ -332,6 +330,8 @@ impl<'a> Engine<'a> {
                 record: None,
             });
         }
+        run.finish(&ctx)
+            .with_context(|| format!("stage `{name}`, finishing"))?;
         let rows = count_rows(&dir.table_dir(stage.main_table()))?;
         let errors = count_rows(&dir.errors_dir())?;
         let mut tables = BTreeMap::new();
@@ -410,7 +410,8 @@ fn for_each_unit(
 /// done-marker. Parts are written atomically, so a unit interrupted anywhere is simply redone.
 fn commit_unit(
     dir: &StageDir,
-    stage: &dyn Stage,
+    stage: &dyn DynStage,
+    run: &dyn StageRun,
     metadata: &nona_table::Metadata,
     unit: usize,
     mut output: UnitOutput,
@@ -436,7 +437,7 @@ fn commit_unit(
     }
     nona_table::write_part(
         &dir.part(stage.main_table(), unit),
-        stage.schema(),
+        run.schema(),
         &output.rows,
         metadata,
     )?;

@@ -1,12 +1,14 @@
-//! The contract between the engine and a stage.
+//! The contract between the engine and a stage: the declaration ([`Stage`]), the loaded run
+//! ([`StageRun`]) and the type-erased form the engine drives ([`DynStage`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use serde::de::DeserializeOwned;
 
-use crate::config::Pipeline;
+use crate::config::{ConfigError, Pipeline};
 use crate::progress::Progress;
 use crate::run_dir::StageDir;
 
@@ -25,7 +27,7 @@ pub struct RowError {
 /// tables, then the main table, then the unit's done-marker.
 #[derive(Debug, Default)]
 pub struct UnitOutput {
-    /// Batches of the stage's main table (schema: [`Stage::schema`]).
+    /// Batches of the stage's main table (schema: [`StageRun::schema`]).
     pub rows: Vec<RecordBatch>,
     /// Batches of the stage's further tables, by name (see [`Stage::tables`]); a table the unit
     /// has no rows for may be left out.
@@ -42,7 +44,7 @@ pub struct StageContext<'a> {
     pub dir: StageDir,
     /// Completed upstream stages' directories, by stage name.
     pub inputs: BTreeMap<String, StageDir>,
-    /// Counts the stage's finished items.
+    /// Counts the stage's finished items (one that counts nothing while the stage loads).
     pub progress: &'a Progress,
 }
 
@@ -61,33 +63,60 @@ impl StageContext<'_> {
     }
 }
 
-/// A pipeline stage: turns its inputs into one table, in independent work units.
+/// A pipeline stage as declared: what it is called, what it reads, how it is configured and
+/// fingerprinted, and which tables it writes. Nothing here runs the stage: [`Stage::load`] turns
+/// the declaration into a [`StageRun`], which the engine then drives.
 ///
-/// Units are numbered `0..plan()`; each must be a pure function of the stage's config and
-/// inputs, so that units can run in any process (`--shard`), be re-run after a crash, and give
-/// the same table as one uninterrupted run.
-pub trait Stage: Send + Sync {
+/// The registry ([`crate::registry`]) deserialises the stage's `[NAME]` section into
+/// [`Stage::Config`] (unknown keys and wrong types are reported at `file:line:col`) and hands it
+/// to [`Stage::build`] for the checks serde cannot make (values in range, files that exist, …).
+pub trait Stage: Sized + Send + Sync + 'static {
     /// The stage's section name in pipeline files and its directory name.
-    fn name(&self) -> &'static str;
-
-    /// Stages whose output this stage reads.
-    fn depends_on(&self) -> &'static [&'static str];
+    const NAME: &'static str;
 
     /// Bumped when the stage's output for the same config and inputs changes.
-    fn version(&self) -> u32;
+    const VERSION: u32;
+
+    /// Whether the stage makes up its data (outputs are then labelled synthetic whatever the
+    /// dataset says).
+    const GENERATES_DATA: bool = false;
+
+    /// The `[NAME]` section.
+    type Config: DeserializeOwned;
+
+    /// The loaded stage, borrowing its declaration.
+    type Run<'s>: StageRun + 's;
+
+    /// Checks what serde cannot check and builds the stage; every problem is reported.
+    fn build(config: Self::Config, pipeline: &Pipeline) -> Result<Self, Vec<ConfigError>>;
+
+    /// Reads `[NAME]` and builds the stage; `None` when the pipeline has no such section. Stages
+    /// keep this default.
+    fn from_pipeline(pipeline: &Pipeline) -> Result<Option<Self>, Vec<ConfigError>> {
+        match pipeline.section::<Self::Config>(Self::NAME) {
+            Ok(Some(config)) => Self::build(config, pipeline).map(Some),
+            Ok(None) => Ok(None),
+            Err(error) => Err(vec![error]),
+        }
+    }
+
+    /// Stages whose output this stage reads (written with their [`Stage::NAME`]s).
+    fn depends_on(&self) -> &'static [&'static str] {
+        &[]
+    }
 
     /// The stage's config and any external inputs (e.g. the manifest's digest), as JSON. It and
     /// the upstream fingerprints make this stage's fingerprint.
-    fn fingerprint_inputs(&mut self, pipeline: &Pipeline) -> anyhow::Result<serde_json::Value>;
+    fn fingerprint(&self) -> anyhow::Result<serde_json::Value>;
 
     /// Whether a failing sample stops the stage (`on_error = "fail"`) instead of being recorded.
-    fn fail_on_error(&self) -> bool;
-
-    /// Schema of the main table.
-    fn schema(&self) -> SchemaRef;
+    fn fail_on_error(&self) -> bool {
+        false
+    }
 
     /// Where the main table goes: `None` is the stage directory itself (right for a stage with
-    /// one table: the directory then opens as that table); a name is a subdirectory.
+    /// one table: the directory then opens as that table); a name is a subdirectory. Its schema
+    /// comes from the run ([`StageRun::schema`]).
     fn main_table(&self) -> Option<&'static str> {
         None
     }
@@ -104,24 +133,35 @@ pub trait Stage: Send + Sync {
         1
     }
 
-    /// Whether the stage makes up its data (outputs are then labelled synthetic whatever the
-    /// dataset says).
-    fn generates_data(&self) -> bool {
-        false
-    }
+    /// Reads the stage's inputs (upstream tables, models, …) into a run.
+    fn load<'s>(&'s self, ctx: &StageContext) -> anyhow::Result<Self::Run<'s>>;
+}
 
-    /// Footer metadata for every part (pipeline, stage and stage-specific keys are added by the
-    /// engine).
+/// A loaded stage: its work units and their outputs.
+///
+/// Units are numbered `0..plan().unit_items.len()`; each must be a pure function of the stage's
+/// config and inputs, so that units can run in any process (`--shard`), be re-run after a crash,
+/// and give the same table as one uninterrupted run.
+pub trait StageRun: Send + Sync {
+    /// Schema of the main table (from the run: `embed`'s width is the loaded backbone's).
+    fn schema(&self) -> SchemaRef;
+
+    /// Footer metadata for every part (pipeline, stage and engine keys are added by the engine).
     fn metadata(&self) -> nona_table::Metadata {
         nona_table::Metadata::new()
     }
 
-    /// Loads what the stage needs and returns its number of work units, and the number of
-    /// items (rows) each unit covers, for progress.
-    fn plan(&mut self, ctx: &StageContext) -> anyhow::Result<Plan>;
+    /// The stage's number of work units, and the items (rows) each covers, for progress.
+    fn plan(&self) -> Plan;
 
     /// Runs unit `unit`.
     fn run_unit(&self, ctx: &StageContext, unit: usize) -> anyhow::Result<UnitOutput>;
+
+    /// Runs once every unit is done (in whichever process completes the stage), before the
+    /// record and `_SUCCESS` are written; files it writes must be written atomically.
+    fn finish(&self, _ctx: &StageContext) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 /// A stage's division of work.
@@ -129,4 +169,85 @@ pub trait Stage: Send + Sync {
 pub struct Plan {
     /// Items (e.g. rows) in each unit; its length is the number of units.
     pub unit_items: Vec<u64>,
+}
+
+impl Plan {
+    /// `total` items in units of at most `chunk` (at least one unit, possibly empty).
+    pub fn chunks(total: u64, chunk: u64) -> Self {
+        let units = total.div_ceil(chunk).max(1);
+        Self {
+            unit_items: (0..units)
+                .map(|u| chunk.min(total.saturating_sub(u * chunk)))
+                .collect(),
+        }
+    }
+}
+
+/// A built stage with its type erased, as the engine drives it.
+pub trait DynStage: Send + Sync {
+    /// [`Stage::NAME`].
+    fn name(&self) -> &'static str;
+    /// [`Stage::VERSION`].
+    fn version(&self) -> u32;
+    /// [`Stage::GENERATES_DATA`].
+    fn generates_data(&self) -> bool;
+    /// [`Stage::depends_on`].
+    fn depends_on(&self) -> &'static [&'static str];
+    /// [`Stage::fingerprint`].
+    fn fingerprint(&self) -> anyhow::Result<serde_json::Value>;
+    /// [`Stage::fail_on_error`].
+    fn fail_on_error(&self) -> bool;
+    /// [`Stage::main_table`].
+    fn main_table(&self) -> Option<&'static str>;
+    /// [`Stage::tables`].
+    fn tables(&self) -> Vec<(&'static str, SchemaRef)>;
+    /// [`Stage::concurrent_units`].
+    fn concurrent_units(&self) -> usize;
+    /// [`Stage::load`].
+    fn load<'s>(&'s self, ctx: &StageContext) -> anyhow::Result<Box<dyn StageRun + 's>>;
+}
+
+/// A [`Stage`] behind [`DynStage`] (a wrapper, so that the two traits' methods never clash).
+pub(crate) struct Erased<S>(pub(crate) S);
+
+impl<S: Stage> DynStage for Erased<S> {
+    fn name(&self) -> &'static str {
+        S::NAME
+    }
+
+    fn version(&self) -> u32 {
+        S::VERSION
+    }
+
+    fn generates_data(&self) -> bool {
+        S::GENERATES_DATA
+    }
+
+    fn depends_on(&self) -> &'static [&'static str] {
+        self.0.depends_on()
+    }
+
+    fn fingerprint(&self) -> anyhow::Result<serde_json::Value> {
+        self.0.fingerprint()
+    }
+
+    fn fail_on_error(&self) -> bool {
+        self.0.fail_on_error()
+    }
+
+    fn main_table(&self) -> Option<&'static str> {
+        self.0.main_table()
+    }
+
+    fn tables(&self) -> Vec<(&'static str, SchemaRef)> {
+        self.0.tables()
+    }
+
+    fn concurrent_units(&self) -> usize {
+        self.0.concurrent_units()
+    }
+
+    fn load<'s>(&'s self, ctx: &StageContext) -> anyhow::Result<Box<dyn StageRun + 's>> {
+        Ok(Box::new(self.0.load(ctx)?))
+    }
 }

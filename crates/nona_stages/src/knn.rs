@@ -26,11 +26,12 @@ use nona_heads::MinMaxScaler;
 use nona_knn::{FoldOrder, KnnBaseline, Matrix, Weights};
 use nona_pipeline::config::{ConfigError, Pipeline};
 use nona_pipeline::engine::RunRecord;
-use nona_pipeline::{Plan, Stage, StageContext, UnitOutput};
+use nona_pipeline::{Plan, Stage, StageContext, StageRun, UnitOutput};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::embedding_table::{EmbeddingColumns, EmbeddingTable};
+use crate::train::{TrainConfig, TrainStage};
 
 /// `source` of rows computed on the backbone's embeddings.
 pub const SOURCE_BACKBONE: &str = "backbone";
@@ -139,10 +140,11 @@ struct SourceRows {
 pub struct KnnStage {
     config: KnnConfig,
     grid: nona_knn::GridSpec,
-    state: Option<Loaded>,
 }
 
-struct Loaded {
+/// The k-NN stage with the train stage's splits and embeddings read.
+pub struct KnnRun<'s> {
+    stage: &'s KnnStage,
     units: Vec<Source>,
     backbone: Option<EmbeddingTable>,
     /// seed → id → split name.
@@ -151,65 +153,21 @@ struct Loaded {
     input_metadata: nona_table::Metadata,
 }
 
-impl KnnStage {
-    /// Reads and checks `[knn]`; `None` if absent.
-    pub fn from_pipeline(pipeline: &Pipeline) -> Result<Option<Self>, Vec<ConfigError>> {
-        let config = match pipeline.section::<KnnConfig>("knn") {
-            Ok(Some(config)) => config,
-            Ok(None) => return Ok(None),
-            Err(error) => return Err(vec![error]),
-        };
-        let grid = config
-            .grid()
-            .map_err(|message| vec![pipeline.error_at("knn", message)])?;
-        if !config.backbone && !config.heads {
-            return Err(vec![pipeline.error_at(
-                "knn",
-                "`backbone` and `heads` are both false: nothing to run",
-            )]);
-        }
-        // Train's own errors are reported by the train stage.
-        if let Ok(Some(train)) = pipeline.section::<crate::train::TrainConfig>("train")
-            && let Some(error) = train
-                .grid
-                .seeds
-                .values()
-                .into_iter()
-                .find_map(|seed| config.fold_order(seed).err())
-        {
-            return Err(vec![pipeline.error_at(
-                "train.grid.seeds",
-                format!("{error}; use smaller seeds or `[knn] shuffle = false`"),
-            )]);
-        }
-        Ok(Some(Self {
-            config,
-            grid,
-            state: None,
-        }))
-    }
-
-    fn loaded(&self) -> anyhow::Result<&Loaded> {
-        self.state
-            .as_ref()
-            .ok_or_else(|| anyhow!("knn stage used before plan"))
-    }
-
+impl KnnRun<'_> {
     /// The rows `source` covers, with their split names.
     fn rows(&self, source: &Source) -> anyhow::Result<SourceRows> {
-        let state = self.loaded()?;
         match source {
-            Source::Head { cell } => state
+            Source::Head { cell } => self
                 .heads
                 .get(cell)
                 .cloned()
                 .ok_or_else(|| anyhow!("no embeddings for cell {cell}")),
             Source::Backbone { seed } => {
-                let table = state
+                let table = self
                     .backbone
                     .as_ref()
                     .ok_or_else(|| anyhow!("backbone table not loaded"))?;
-                let assignment = &state.splits[seed];
+                let assignment = &self.splits[seed];
                 let mut rows = SourceRows {
                     seed: *seed,
                     dim: table.dim,
@@ -291,30 +249,48 @@ fn read_heads(embeddings: &Path) -> anyhow::Result<BTreeMap<i64, SourceRows>> {
 }
 
 impl Stage for KnnStage {
-    fn name(&self) -> &'static str {
-        "knn"
-    }
-
-    fn depends_on(&self) -> &'static [&'static str] {
-        &["train"]
-    }
+    const NAME: &'static str = "knn";
 
     /// 2: the CV folds are shuffled with the unit's seed by default (`shuffle`); version 1 cut
     /// them in table order.
-    fn version(&self) -> u32 {
-        2
+    const VERSION: u32 = 2;
+
+    type Config = KnnConfig;
+    type Run<'s> = KnnRun<'s>;
+
+    fn build(config: KnnConfig, pipeline: &Pipeline) -> Result<Self, Vec<ConfigError>> {
+        let grid = config
+            .grid()
+            .map_err(|message| vec![pipeline.error_at(Self::NAME, message)])?;
+        if !config.backbone && !config.heads {
+            return Err(vec![pipeline.error_at(
+                "knn",
+                "`backbone` and `heads` are both false: nothing to run",
+            )]);
+        }
+        // Train's own errors are reported by the train stage.
+        if let Ok(Some(train)) = pipeline.section::<TrainConfig>(TrainStage::NAME)
+            && let Some(error) = train
+                .grid
+                .seeds
+                .values()
+                .into_iter()
+                .find_map(|seed| config.fold_order(seed).err())
+        {
+            return Err(vec![pipeline.error_at(
+                "train.grid.seeds",
+                format!("{error}; use smaller seeds or `[knn] shuffle = false`"),
+            )]);
+        }
+        Ok(Self { config, grid })
     }
 
-    fn fingerprint_inputs(&mut self, _pipeline: &Pipeline) -> anyhow::Result<serde_json::Value> {
+    fn depends_on(&self) -> &'static [&'static str] {
+        &[TrainStage::NAME]
+    }
+
+    fn fingerprint(&self) -> anyhow::Result<serde_json::Value> {
         Ok(json!({ "knn": self.config }))
-    }
-
-    fn fail_on_error(&self) -> bool {
-        false
-    }
-
-    fn schema(&self) -> SchemaRef {
-        nona_table::schemas::knn_predictions()
     }
 
     fn main_table(&self) -> Option<&'static str> {
@@ -325,24 +301,8 @@ impl Stage for KnnStage {
         vec![("metrics", nona_table::schemas::knn_metrics())]
     }
 
-    fn metadata(&self) -> nona_table::Metadata {
-        let mut metadata = nona_table::Metadata::new();
-        if let Some(state) = &self.state {
-            for key in ["nona.input", "nona.model_id", "nona.weights_sha256"] {
-                if let Some(value) = state.input_metadata.get(key) {
-                    metadata.insert(key.to_owned(), value.clone());
-                }
-            }
-        }
-        metadata.insert(
-            "nona.knn_grid".to_owned(),
-            serde_json::to_string(&self.config).unwrap_or_default(),
-        );
-        metadata
-    }
-
-    fn plan(&mut self, ctx: &StageContext) -> anyhow::Result<Plan> {
-        let train = ctx.input("train");
+    fn load<'s>(&'s self, ctx: &StageContext) -> anyhow::Result<KnnRun<'s>> {
+        let train = ctx.input(TrainStage::NAME);
         let predictions = train.join("predictions");
         let splits = read_splits(&predictions)?;
         let input_metadata = nona_table::Dataset::open(&predictions)?.metadata().clone();
@@ -372,20 +332,45 @@ impl Stage for KnnStage {
         } else {
             BTreeMap::new()
         };
-        let items = vec![1; units.len()];
-        self.state = Some(Loaded {
+        Ok(KnnRun {
+            stage: self,
             units,
             backbone,
             splits,
             heads,
             input_metadata,
-        });
-        Ok(Plan { unit_items: items })
+        })
+    }
+}
+
+impl StageRun for KnnRun<'_> {
+    fn schema(&self) -> SchemaRef {
+        nona_table::schemas::knn_predictions()
+    }
+
+    fn metadata(&self) -> nona_table::Metadata {
+        let mut metadata = nona_table::Metadata::new();
+        for key in ["nona.input", "nona.model_id", "nona.weights_sha256"] {
+            if let Some(value) = self.input_metadata.get(key) {
+                metadata.insert(key.to_owned(), value.clone());
+            }
+        }
+        metadata.insert(
+            "nona.knn_grid".to_owned(),
+            serde_json::to_string(&self.stage.config).unwrap_or_default(),
+        );
+        metadata
+    }
+
+    fn plan(&self) -> Plan {
+        Plan {
+            unit_items: vec![1; self.units.len()],
+        }
     }
 
     fn run_unit(&self, ctx: &StageContext, unit: usize) -> anyhow::Result<UnitOutput> {
+        let config = &self.stage.config;
         let source = self
-            .loaded()?
             .units
             .get(unit)
             .ok_or_else(|| anyhow!("no k-NN unit {unit}"))?;
@@ -407,11 +392,10 @@ impl Stage for KnnStage {
             Source::Head { cell } => format!("head embeddings of cell {cell}"),
         };
         let grid = nona_knn::GridSpec {
-            fold_order: self
-                .config
+            fold_order: config
                 .fold_order(rows.seed)
                 .with_context(|| format!("k-NN folds of the {describe}"))?,
-            ..self.grid.clone()
+            ..self.stage.grid.clone()
         };
         let model = KnnBaseline::fit(&matrix(&train)?, &y_train, &grid)
             .with_context(|| format!("fitting k-NN on the {describe}"))?;
@@ -533,17 +517,16 @@ mod tests {
     fn folds_are_shuffled_by_default_and_the_choice_is_fingerprinted() {
         let (_dir, shuffled) = pipeline("[train]\n[knn]\n");
         let (_dir, in_order) = pipeline("[train]\n[knn]\nshuffle = false\n");
-        let mut shuffled = KnnStage::from_pipeline(&shuffled).unwrap().unwrap();
-        let mut in_order = KnnStage::from_pipeline(&in_order).unwrap().unwrap();
+        let shuffled = KnnStage::from_pipeline(&shuffled).unwrap().unwrap();
+        let in_order = KnnStage::from_pipeline(&in_order).unwrap().unwrap();
         assert_eq!(
             shuffled.config.fold_order(7).unwrap(),
             FoldOrder::Shuffled { seed: 7 }
         );
         assert_eq!(in_order.config.fold_order(7).unwrap(), FoldOrder::Table);
-        let (_dir, any) = pipeline("[train]\n[knn]\n");
         assert_ne!(
-            shuffled.fingerprint_inputs(&any).unwrap(),
-            in_order.fingerprint_inputs(&any).unwrap()
+            shuffled.fingerprint().unwrap(),
+            in_order.fingerprint().unwrap()
         );
     }
 

@@ -1,8 +1,7 @@
 //! The built-in stages of nona, and the registry the CLI hands to the engine.
 //!
 //! Each stage lives in its own module, owns its `[section]` config type, and implements
-//! [`nona_pipeline::Stage`]. Adding a stage is a module here plus one line in [`STAGES`] and
-//! one in `CONSTRUCTORS`.
+//! [`nona_pipeline::Stage`]; [`REGISTRY`] lists them.
 
 mod common;
 mod embed;
@@ -13,59 +12,34 @@ pub mod report;
 pub mod surfaces;
 pub mod train;
 
-use nona_pipeline::Stage;
-use nona_pipeline::config::{ConfigError, ConfigErrors, Pipeline};
+use nona_pipeline::DynStage;
+use nona_pipeline::config::{ConfigErrors, Pipeline};
+use nona_pipeline::registry::{self, StageEntry};
 
 pub use common::OnError;
 pub use embedding_table::{EmbeddingColumns, EmbeddingTable};
 
-/// Stage section names, in execution (dependency) order.
-pub const STAGES: &[&str] = &["preprocess", "embed", "train", "knn", "report", "surfaces"];
-
-/// Reads a stage's section: `Ok(None)` when the pipeline does not declare it.
-type Constructor = fn(&Pipeline) -> Result<Option<Box<dyn Stage>>, Vec<ConfigError>>;
-
-/// One constructor per stage, in [`STAGES`] order.
-const CONSTRUCTORS: &[Constructor] = &[
-    |p| boxed(preprocess::PreprocessStage::from_pipeline(p)),
-    |p| boxed(embed::EmbedStage::from_pipeline(p)),
-    |p| boxed(train::TrainStage::from_pipeline(p)),
-    |p| boxed(knn::KnnStage::from_pipeline(p)),
-    |p| boxed(report::ReportStage::from_pipeline(p)),
-    |p| boxed(surfaces::SurfacesStage::from_pipeline(p)),
+/// Every stage nona offers, in execution (dependency) order.
+///
+/// To add a stage: write a module with a type implementing [`nona_pipeline::Stage`] (its
+/// `NAME` is the `[section]` and directory name, its `Config` the section's type, `build` the
+/// checks serde cannot make, `load` the [`nona_pipeline::StageRun`] that plans and runs the
+/// units), then add one line here, after the stages it depends on. Nothing else names it:
+/// [`STAGES`] and [`build`] derive from this list. `tests/toy_stage.rs` does exactly this.
+pub const REGISTRY: &[StageEntry] = &[
+    StageEntry::of::<preprocess::PreprocessStage>(),
+    StageEntry::of::<embed::EmbedStage>(),
+    StageEntry::of::<train::TrainStage>(),
+    StageEntry::of::<knn::KnnStage>(),
+    StageEntry::of::<report::ReportStage>(),
+    StageEntry::of::<surfaces::SurfacesStage>(),
 ];
 
-fn boxed<S: Stage + 'static>(
-    built: Result<Option<S>, Vec<ConfigError>>,
-) -> Result<Option<Box<dyn Stage>>, Vec<ConfigError>> {
-    built.map(|stage| stage.map(|s| Box::new(s) as Box<dyn Stage>))
-}
+/// Stage section names, in execution (dependency) order.
+pub const STAGES: &[&str] = &registry::stage_names::<{ REGISTRY.len() }>(REGISTRY);
 
 /// Builds the stages `pipeline` declares, checking each section (keys, types, values, files).
 /// All problems are reported together.
-pub fn build(pipeline: &Pipeline) -> Result<Vec<Box<dyn Stage>>, ConfigErrors> {
-    let mut stages: Vec<Box<dyn Stage>> = Vec::new();
-    let mut errors = Vec::new();
-    for construct in CONSTRUCTORS {
-        match construct(pipeline) {
-            Ok(Some(stage)) => stages.push(stage),
-            Ok(None) => {}
-            Err(mut found) => errors.append(&mut found),
-        }
-    }
-    for stage in &stages {
-        for dep in stage.depends_on() {
-            if !pipeline.has_stage(dep) {
-                errors.push(pipeline.error_at(
-                    stage.name(),
-                    format!("stage `{}` needs a `[{dep}]` section", stage.name()),
-                ));
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok(stages)
-    } else {
-        Err(ConfigErrors { errors })
-    }
+pub fn build(pipeline: &Pipeline) -> Result<Vec<Box<dyn DynStage>>, ConfigErrors> {
+    registry::build(REGISTRY, pipeline)
 }

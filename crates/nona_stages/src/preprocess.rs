@@ -22,7 +22,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use nona_datasets::{Layout, SampleRoot};
 use nona_pipeline::config::{ConfigError, DatasetConfig, Modality, Pipeline, did_you_mean};
-use nona_pipeline::{Plan, RowError, Stage, StageContext, UnitOutput, fingerprint};
+use nona_pipeline::{Plan, RowError, Stage, StageContext, StageRun, UnitOutput, fingerprint};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -355,6 +355,13 @@ pub struct PreprocessStage {
     manifest: PathBuf,
     /// The adapter of `dataset.layout`; `None`: a plain manifest.
     layout: Option<&'static dyn Layout>,
+    /// Where sample files may be (the root; a run adds the files a layout derives).
+    sample_root: SampleRoot,
+}
+
+/// The preprocess stage with its manifest read.
+pub struct PreprocessRun<'s> {
+    stage: &'s PreprocessStage,
     /// Where sample files may be (the root; with a layout, also the files it derives).
     sample_root: SampleRoot,
     rows: Vec<ManifestRow>,
@@ -374,112 +381,11 @@ struct ManifestRow {
 }
 
 impl PreprocessStage {
-    /// Reads and checks `[preprocess]` (and the dataset it reads); `None` if absent.
-    pub fn from_pipeline(pipeline: &Pipeline) -> Result<Option<Self>, Vec<ConfigError>> {
-        let config = match pipeline.section::<PreprocessConfig>("preprocess") {
-            Ok(Some(config)) => config,
-            Ok(None) => return Ok(None),
-            Err(error) => return Err(vec![error]),
-        };
-        let mut errors = Vec::new();
-        if config.shard_rows == 0 {
-            errors.push(
-                pipeline.error_at("preprocess.shard_rows", "`shard_rows` must be at least 1"),
-            );
-        }
-        let dataset = pipeline
-            .require_dataset("preprocess")
-            .map_err(|e| vec![e])?;
-        if config.image.is_some() && dataset.modality != Modality::Image {
-            errors.push(pipeline.error_at(
-                "preprocess.image",
-                format!(
-                    "`[preprocess.image]` is for image datasets, but `dataset.modality` is {:?}",
-                    dataset.modality
-                ),
-            ));
-        }
-        for (key, present, wanted) in [
-            ("text", config.text.is_some(), Modality::Text),
-            ("audio", config.audio.is_some(), Modality::Audio),
-        ] {
-            if present && dataset.modality != wanted {
-                errors.push(pipeline.error_at(
-                    &format!("preprocess.{key}"),
-                    format!(
-                        "`[preprocess.{key}]` is for {key} datasets, but `dataset.modality` is {:?}",
-                        dataset.modality
-                    ),
-                ));
-            }
-        }
-        if let Some(max) = config.text.as_ref().and_then(|t| t.max_tokens)
-            && max < MIN_TOKENS
-        {
-            errors.push(pipeline.error_at(
-                "preprocess.text.max_tokens",
-                format!(
-                    "`max_tokens` must be at least {MIN_TOKENS} (two special tokens and one of the text), got {max}"
-                ),
-            ));
-        }
-        for (key, message) in config.audio.iter().flat_map(AudioOptions::problems) {
-            errors.push(pipeline.error_at(&format!("preprocess.audio.{key}"), message));
-        }
-        let invalid = config.image.as_ref().and_then(|image| {
-            nona_image::Preprocessor::new(image.channels(), image.to_image_transforms()).err()
-        });
-        if let Some(error) = invalid {
-            errors.push(pipeline.error_at("preprocess.image.transforms", error.to_string()));
-        }
-        let layout = check_layout(pipeline, dataset, config.text.as_ref());
-        let layout_ok = layout.is_ok();
-        let layout = layout.unwrap_or_else(|mut problems| {
-            errors.append(&mut problems);
-            None
-        });
-        if !dataset.root.is_dir() {
-            errors.push(pipeline.error_at(
-                "dataset.root",
-                format!("dataset root {} is not a directory", dataset.root.display()),
-            ));
-        } else if !dataset.manifest_path().exists() {
-            errors.push(pipeline.error_at(
-                "dataset.manifest",
-                format!(
-                    "manifest {} does not exist",
-                    dataset.manifest_path().display()
-                ),
-            ));
-        } else if let Some(layout) = layout {
-            if let Err(error) = layout.check(&layout_source(dataset, None)) {
-                errors.push(pipeline.error_at(
-                    "dataset.manifest",
-                    format!("not the `{}` layout: {error}", layout.name()),
-                ));
-            }
-        } else if layout_ok
-            && let Err(error) = nona_table::read_manifest_columns(
-                &dataset.manifest_path(),
-                &manifest_columns(dataset),
-            )
-        {
-            errors.push(pipeline.error_at("dataset.manifest", error.to_string()));
-        }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        Ok(Some(Self {
-            config,
-            dataset: dataset.clone(),
-            manifest: dataset.manifest_path(),
-            layout,
-            sample_root: SampleRoot::new(&dataset.root, dataset.allow_outside_root),
-            rows: Vec::new(),
-        }))
-    }
-
-    fn check_row(&self, row: &ManifestRow) -> Result<(String, String, f64), RowError> {
+    fn check_row(
+        &self,
+        row: &ManifestRow,
+        sample_root: &SampleRoot,
+    ) -> Result<(String, String, f64), RowError> {
         let source = format!("{}:{}", self.manifest.display(), row.origin);
         let fail = |message: String| RowError {
             id: row.id.clone(),
@@ -546,7 +452,7 @@ impl PreprocessStage {
                     Some(template) if self.layout.is_none() => template.replace("{}", raw),
                     _ => raw.to_owned(),
                 };
-                let path = self.sample_root.sample_path(&relative).map_err(fail)?;
+                let path = sample_root.sample_path(&relative).map_err(fail)?;
                 probe_file(&path, self.dataset.modality).map_err(|message| RowError {
                     id: row.id.clone(),
                     source: path.display().to_string(),
@@ -722,21 +628,113 @@ fn manifest_columns(dataset: &DatasetConfig) -> Vec<&str> {
 }
 
 impl Stage for PreprocessStage {
-    fn name(&self) -> &'static str {
-        "preprocess"
-    }
-
-    fn depends_on(&self) -> &'static [&'static str] {
-        &[]
-    }
+    const NAME: &'static str = "preprocess";
 
     /// 2: sample files outside the dataset root, ragged or non-UTF-8 CSV lines are errors-table
     /// rows, and CSV lines are numbered right after `\r\n` endings.
-    fn version(&self) -> u32 {
-        2
+    const VERSION: u32 = 2;
+
+    type Config = PreprocessConfig;
+    type Run<'s> = PreprocessRun<'s>;
+
+    /// Checks `[preprocess]` and the dataset it reads.
+    fn build(config: PreprocessConfig, pipeline: &Pipeline) -> Result<Self, Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        if config.shard_rows == 0 {
+            errors.push(
+                pipeline.error_at("preprocess.shard_rows", "`shard_rows` must be at least 1"),
+            );
+        }
+        let dataset = pipeline.require_dataset(Self::NAME).map_err(|e| vec![e])?;
+        if config.image.is_some() && dataset.modality != Modality::Image {
+            errors.push(pipeline.error_at(
+                "preprocess.image",
+                format!(
+                    "`[preprocess.image]` is for image datasets, but `dataset.modality` is {:?}",
+                    dataset.modality
+                ),
+            ));
+        }
+        for (key, present, wanted) in [
+            ("text", config.text.is_some(), Modality::Text),
+            ("audio", config.audio.is_some(), Modality::Audio),
+        ] {
+            if present && dataset.modality != wanted {
+                errors.push(pipeline.error_at(
+                    &format!("preprocess.{key}"),
+                    format!(
+                        "`[preprocess.{key}]` is for {key} datasets, but `dataset.modality` is {:?}",
+                        dataset.modality
+                    ),
+                ));
+            }
+        }
+        if let Some(max) = config.text.as_ref().and_then(|t| t.max_tokens)
+            && max < MIN_TOKENS
+        {
+            errors.push(pipeline.error_at(
+                "preprocess.text.max_tokens",
+                format!(
+                    "`max_tokens` must be at least {MIN_TOKENS} (two special tokens and one of the text), got {max}"
+                ),
+            ));
+        }
+        for (key, message) in config.audio.iter().flat_map(AudioOptions::problems) {
+            errors.push(pipeline.error_at(&format!("preprocess.audio.{key}"), message));
+        }
+        let invalid = config.image.as_ref().and_then(|image| {
+            nona_image::Preprocessor::new(image.channels(), image.to_image_transforms()).err()
+        });
+        if let Some(error) = invalid {
+            errors.push(pipeline.error_at("preprocess.image.transforms", error.to_string()));
+        }
+        let layout = check_layout(pipeline, dataset, config.text.as_ref());
+        let layout_ok = layout.is_ok();
+        let layout = layout.unwrap_or_else(|mut problems| {
+            errors.append(&mut problems);
+            None
+        });
+        if !dataset.root.is_dir() {
+            errors.push(pipeline.error_at(
+                "dataset.root",
+                format!("dataset root {} is not a directory", dataset.root.display()),
+            ));
+        } else if !dataset.manifest_path().exists() {
+            errors.push(pipeline.error_at(
+                "dataset.manifest",
+                format!(
+                    "manifest {} does not exist",
+                    dataset.manifest_path().display()
+                ),
+            ));
+        } else if let Some(layout) = layout {
+            if let Err(error) = layout.check(&layout_source(dataset, None)) {
+                errors.push(pipeline.error_at(
+                    "dataset.manifest",
+                    format!("not the `{}` layout: {error}", layout.name()),
+                ));
+            }
+        } else if layout_ok
+            && let Err(error) = nona_table::read_manifest_columns(
+                &dataset.manifest_path(),
+                &manifest_columns(dataset),
+            )
+        {
+            errors.push(pipeline.error_at("dataset.manifest", error.to_string()));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Self {
+            config,
+            dataset: dataset.clone(),
+            manifest: dataset.manifest_path(),
+            layout,
+            sample_root: SampleRoot::new(&dataset.root, dataset.allow_outside_root),
+        })
     }
 
-    fn fingerprint_inputs(&mut self, _pipeline: &Pipeline) -> anyhow::Result<serde_json::Value> {
+    fn fingerprint(&self) -> anyhow::Result<serde_json::Value> {
         let digest = fingerprint::of_file(&self.manifest)
             .with_context(|| format!("reading {}", self.manifest.display()))?;
         Ok(json!({
@@ -750,33 +748,13 @@ impl Stage for PreprocessStage {
         self.config.on_error == OnError::Fail
     }
 
-    fn schema(&self) -> SchemaRef {
-        nona_table::schemas::samples()
-    }
-
-    fn metadata(&self) -> nona_table::Metadata {
-        let mut metadata = nona_table::Metadata::new();
-        metadata.insert(
-            "nona.modality".to_owned(),
-            format!("{:?}", self.dataset.modality).to_lowercase(),
-        );
-        metadata.insert(
-            "nona.manifest".to_owned(),
-            self.manifest.display().to_string(),
-        );
-        metadata.insert(
-            "nona.preprocess".to_owned(),
-            serde_json::to_string(&self.config).unwrap_or_default(),
-        );
-        metadata
-    }
-
-    fn plan(&mut self, ctx: &StageContext) -> anyhow::Result<Plan> {
+    fn load<'s>(&'s self, ctx: &StageContext) -> anyhow::Result<PreprocessRun<'s>> {
+        let mut sample_root = self.sample_root.clone();
         let rows = match self.layout {
             Some(layout) => {
                 // Absolute, since sample paths are joined to the dataset root.
                 let files = std::path::absolute(ctx.dir_path().join("files"))?;
-                self.sample_root = self.sample_root.clone().also_allow(&files);
+                sample_root = sample_root.also_allow(&files);
                 let source = layout_source(&self.dataset, Some(files));
                 layout.read(&source)?
             }
@@ -797,7 +775,7 @@ impl Stage for PreprocessStage {
             }
         };
         let mut first_seen: HashMap<String, String> = HashMap::new();
-        self.rows = rows
+        let rows = rows
             .into_iter()
             .map(|row| {
                 let duplicate_of = row.id.as_ref().and_then(|id| match first_seen.get(id) {
@@ -818,21 +796,50 @@ impl Stage for PreprocessStage {
                 }
             })
             .collect();
-        let chunk = self.config.shard_rows as u64;
-        let total = self.rows.len() as u64;
-        let units = total.div_ceil(chunk).max(1);
-        Ok(Plan {
-            unit_items: (0..units)
-                .map(|u| chunk.min(total - (u * chunk).min(total)))
-                .collect(),
+        Ok(PreprocessRun {
+            stage: self,
+            sample_root,
+            rows,
         })
+    }
+}
+
+impl StageRun for PreprocessRun<'_> {
+    fn schema(&self) -> SchemaRef {
+        nona_table::schemas::samples()
+    }
+
+    fn metadata(&self) -> nona_table::Metadata {
+        let stage = self.stage;
+        let mut metadata = nona_table::Metadata::new();
+        metadata.insert(
+            "nona.modality".to_owned(),
+            format!("{:?}", stage.dataset.modality).to_lowercase(),
+        );
+        metadata.insert(
+            "nona.manifest".to_owned(),
+            stage.manifest.display().to_string(),
+        );
+        metadata.insert(
+            "nona.preprocess".to_owned(),
+            serde_json::to_string(&stage.config).unwrap_or_default(),
+        );
+        metadata
+    }
+
+    fn plan(&self) -> Plan {
+        Plan::chunks(self.rows.len() as u64, self.stage.config.shard_rows as u64)
     }
 
     fn run_unit(&self, ctx: &StageContext, unit: usize) -> anyhow::Result<UnitOutput> {
-        let start = unit * self.config.shard_rows;
-        let end = (start + self.config.shard_rows).min(self.rows.len());
+        let shard_rows = self.stage.config.shard_rows;
+        let start = unit * shard_rows;
+        let end = (start + shard_rows).min(self.rows.len());
         let rows = &self.rows[start.min(end)..end];
-        let checked: Vec<_> = rows.par_iter().map(|row| self.check_row(row)).collect();
+        let checked: Vec<_> = rows
+            .par_iter()
+            .map(|row| self.stage.check_row(row, &self.sample_root))
+            .collect();
         ctx.progress.advance(rows.len() as u64);
         let mut ids = Vec::new();
         let mut inputs = Vec::new();

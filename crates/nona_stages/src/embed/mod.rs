@@ -15,7 +15,7 @@ mod image;
 mod text;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{Context, anyhow};
 use arrow::array::{Float64Array, StringArray};
@@ -29,12 +29,12 @@ use nona_backbones::{
 };
 use nona_datasets::SampleRoot;
 use nona_pipeline::config::{ConfigError, Modality, Pipeline, did_you_mean};
-use nona_pipeline::{Plan, RowError, Stage, StageContext, UnitOutput};
+use nona_pipeline::{Plan, RowError, Stage, StageContext, StageRun, UnitOutput};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::common::OnError;
-use crate::preprocess::{PreprocessConfig, TextSource};
+use crate::preprocess::{PreprocessConfig, PreprocessStage, TextSource};
 
 /// `weights = "synthetic"`: deterministic pseudo-random weights, for tests and demos; every output
 /// says so.
@@ -187,10 +187,20 @@ pub struct EmbedStage {
     manifest: PathBuf,
     /// Where sample files may be read from; `None` when the samples are texts, not files.
     sample_root: Option<SampleRoot>,
+    /// The image options as JSON (text and audio describe theirs once loaded).
     preprocess_json: String,
-    resolved: Option<ResolvedWeights>,
-    tokenizer: Option<ResolvedTokenizer>,
-    state: Option<Loaded>,
+    /// The weights found (with their digest), once asked for; unset for synthetic weights.
+    resolved: OnceLock<ResolvedWeights>,
+    /// A text backbone's tokenizer, once asked for.
+    tokenizer: OnceLock<ResolvedTokenizer>,
+}
+
+/// The embed stage with its backbone built and the samples table read.
+pub struct EmbedRun<'s> {
+    stage: &'s EmbedStage,
+    state: Loaded,
+    /// The modality's options as JSON (`nona.preprocess`).
+    preprocess_json: String,
 }
 
 struct Loaded {
@@ -205,13 +215,96 @@ struct Loaded {
 }
 
 impl EmbedStage {
-    /// Reads and checks `[embed]` (and the `[preprocess]` options it applies); `None` if absent.
-    pub fn from_pipeline(pipeline: &Pipeline) -> Result<Option<Self>, Vec<ConfigError>> {
-        let config = match pipeline.section::<EmbedConfig>("embed") {
-            Ok(Some(config)) => config,
-            Ok(None) => return Ok(None),
-            Err(error) => return Err(vec![error]),
+    /// The weights file found and its digest (resolved once); `None` for synthetic weights.
+    fn resolved(&self) -> anyhow::Result<Option<&ResolvedWeights>> {
+        let WeightsSource::Locator(locator) = &self.weights else {
+            return Ok(None);
         };
+        if self.resolved.get().is_none() {
+            let _ = self
+                .resolved
+                .set(locator.resolve(self.entry.name, &self.entry.weights)?);
+        }
+        Ok(self.resolved.get())
+    }
+
+    /// The tokenizer of a text backbone (found after the weights, which it may sit next to).
+    fn tokenizer(&self) -> anyhow::Result<Option<&ResolvedTokenizer>> {
+        let Some(spec) = &self.entry.tokenizer else {
+            return Ok(None);
+        };
+        if self.tokenizer.get().is_none() {
+            let weights_path = self.resolved()?.map(|r| r.path.clone());
+            let locator = match &self.weights {
+                WeightsSource::Locator(locator) => locator.clone(),
+                WeightsSource::Synthetic => WeightsLocator::from_env(),
+            };
+            let _ = self.tokenizer.set(locator.resolve_tokenizer(
+                self.entry.name,
+                spec,
+                self.tokenizer_file.as_deref(),
+                weights_path.as_deref(),
+            )?);
+        }
+        Ok(self.tokenizer.get())
+    }
+
+    fn weights_label(&self) -> String {
+        match self.resolved.get() {
+            Some(resolved) => resolved.sha256.clone(),
+            None => SYNTHETIC_WEIGHTS.to_owned(),
+        }
+    }
+
+    /// The pooling and normalisation in effect.
+    fn pooling(&self) -> (Option<PoolingOption>, bool) {
+        self.entry
+            .resolve(&self.options)
+            .map_or((None, false), |r| (r.pooling, r.normalize))
+    }
+}
+
+fn input_kind(modality: Modality) -> InputKind {
+    match modality {
+        Modality::Image => InputKind::Image,
+        Modality::Text => InputKind::Text,
+        Modality::Audio => InputKind::Audio,
+    }
+}
+
+fn read_samples(ctx: &StageContext) -> anyhow::Result<Vec<Sample>> {
+    let dir = ctx.input(PreprocessStage::NAME);
+    let dataset = nona_table::Dataset::open(dir)?;
+    let mut samples = Vec::with_capacity(dataset.num_rows());
+    for batch in dataset.read_all()? {
+        let ids = nona_table::string_column(&batch, "id", dir)?;
+        let inputs = nona_table::string_column(&batch, "input", dir)?;
+        let labels = nona_table::f64_column(&batch, "label", dir)?;
+        let groups = nona_table::optional_string_column(&batch, "group", dir)?;
+        let source_rows = nona_table::i64_column(&batch, "source_row", dir)?;
+        for row in 0..batch.num_rows() {
+            samples.push(Sample {
+                id: ids.value(row).to_owned(),
+                input: inputs.value(row).to_owned(),
+                label: labels.value(row),
+                group: groups.and_then(|g| {
+                    (!arrow::array::Array::is_null(g, row)).then(|| g.value(row).to_owned())
+                }),
+                source_row: source_rows.value(row),
+            });
+        }
+    }
+    Ok(samples)
+}
+
+impl Stage for EmbedStage {
+    const NAME: &'static str = "embed";
+    const VERSION: u32 = 1;
+    type Config = EmbedConfig;
+    type Run<'s> = EmbedRun<'s>;
+
+    /// Checks `[embed]` and the `[preprocess]` options it applies.
+    fn build(config: EmbedConfig, pipeline: &Pipeline) -> Result<Self, Vec<ConfigError>> {
         let mut errors = Vec::new();
         let entry = match registry_entry(&config.backbone) {
             Ok(entry) => Some(entry),
@@ -299,7 +392,7 @@ impl EmbedStage {
                 ),
             ));
         }
-        let dataset = match pipeline.require_dataset("embed") {
+        let dataset = match pipeline.require_dataset(Self::NAME) {
             Ok(dataset) => Some(dataset),
             Err(error) => {
                 errors.push(error);
@@ -321,7 +414,7 @@ impl EmbedStage {
         }
         // A `[preprocess]` that does not parse is the preprocess stage's error, reported there
         // once; its options are then unknown, so nothing is checked against them here.
-        let Ok(preprocess) = pipeline.section::<PreprocessConfig>("preprocess") else {
+        let Ok(preprocess) = pipeline.section::<PreprocessConfig>(PreprocessStage::NAME) else {
             return Err(errors);
         };
         let preprocess = preprocess.unwrap_or_default();
@@ -348,7 +441,7 @@ impl EmbedStage {
                 .text
                 .as_ref()
                 .is_some_and(|t| t.source == TextSource::File);
-        Ok(Some(Self {
+        Ok(Self {
             sample_root: reads_files
                 .then(|| SampleRoot::new(&dataset.root, dataset.allow_outside_root)),
             preprocess_json: match &modality {
@@ -363,57 +456,43 @@ impl EmbedStage {
             weights,
             tokenizer_file,
             modality,
-            resolved: None,
-            tokenizer: None,
-            state: None,
-        }))
+            resolved: OnceLock::new(),
+            tokenizer: OnceLock::new(),
+        })
     }
 
-    fn resolve_weights(&mut self) -> anyhow::Result<Option<&ResolvedWeights>> {
-        if let (None, WeightsSource::Locator(locator)) = (&self.resolved, &self.weights) {
-            self.resolved = Some(locator.resolve(self.entry.name, &self.entry.weights)?);
+    fn depends_on(&self) -> &'static [&'static str] {
+        &[PreprocessStage::NAME]
+    }
+
+    fn fingerprint(&self) -> anyhow::Result<serde_json::Value> {
+        self.resolved()?;
+        let mut inputs = json!({
+            "backbone": self.config.backbone,
+            "weights_sha256": self.weights_label(),
+            "device": self.config.device,
+            "batch_size": self.config.batch_size,
+            "shard_rows": self.config.shard_rows,
+            "on_error": self.config.on_error,
+        });
+        // Image pipelines keep the fingerprint they always had.
+        if self.entry.input != InputKind::Image {
+            let tokenizer = self.tokenizer()?;
+            let (pooling, normalize) = self.pooling();
+            inputs["pooling"] = json!(pooling.map(PoolingOption::name));
+            inputs["normalize"] = json!(normalize);
+            inputs["tokenizer_sha256"] = json!(tokenizer.map(|t| &t.sha256));
         }
-        Ok(self.resolved.as_ref())
+        Ok(inputs)
     }
 
-    /// Finds the tokenizer of a text backbone (after the weights, which it may sit next to).
-    fn resolve_tokenizer(&mut self) -> anyhow::Result<()> {
-        let Some(spec) = &self.entry.tokenizer else {
-            return Ok(());
-        };
-        if self.tokenizer.is_none() {
-            let weights_path = self.resolved.as_ref().map(|r| r.path.clone());
-            let locator = match &self.weights {
-                WeightsSource::Locator(locator) => locator.clone(),
-                WeightsSource::Synthetic => WeightsLocator::from_env(),
-            };
-            self.tokenizer = Some(locator.resolve_tokenizer(
-                self.entry.name,
-                spec,
-                self.tokenizer_file.as_deref(),
-                weights_path.as_deref(),
-            )?);
-        }
-        Ok(())
+    fn fail_on_error(&self) -> bool {
+        self.config.on_error == OnError::Fail
     }
 
-    fn weights_label(&self) -> String {
-        match &self.resolved {
-            Some(resolved) => resolved.sha256.clone(),
-            None => SYNTHETIC_WEIGHTS.to_owned(),
-        }
-    }
-
-    /// The pooling and normalisation in effect.
-    fn pooling(&self) -> (Option<PoolingOption>, bool) {
-        self.entry
-            .resolve(&self.options)
-            .map_or((None, false), |r| (r.pooling, r.normalize))
-    }
-
-    fn load(&mut self, ctx: &StageContext) -> anyhow::Result<()> {
+    fn load<'s>(&'s self, ctx: &StageContext) -> anyhow::Result<EmbedRun<'s>> {
         let device = self.device.device()?;
-        let vb = match self.resolve_weights()? {
+        let vb = match self.resolved()? {
             Some(resolved) => {
                 let tensors = resolved
                     .load(&device)
@@ -428,20 +507,20 @@ impl EmbedStage {
         };
         let backbone =
             nona_backbones::build_backbone_with(&self.config.backbone, vb, &self.options)?;
-        self.resolve_tokenizer()?;
+        let tokenizer = self.tokenizer()?;
         let dim = backbone.dim();
         let spec = backbone.input();
         let inputs = match &self.modality {
             ModalityConfig::Image(image) => Inputs::Image(image.inputs()),
             ModalityConfig::Text(text) => {
-                let tokenizer = self.tokenizer.as_ref().ok_or_else(|| {
+                let tokenizer = tokenizer.ok_or_else(|| {
                     anyhow!("text backbone `{}` has no tokenizer", self.entry.name)
                 })?;
                 Inputs::Text(Box::new(text.inputs(tokenizer, &spec, &self.manifest)?))
             }
             ModalityConfig::Audio(audio) => Inputs::Audio(audio.inputs(&spec)?),
         };
-        self.preprocess_json = match &inputs {
+        let preprocess_json = match &inputs {
             Inputs::Image(_) => self.preprocess_json.clone(),
             Inputs::Text(text) => text.json(),
             Inputs::Audio(audio) => audio.json(),
@@ -455,126 +534,58 @@ impl EmbedStage {
             .thread_name(|i| format!("nona-decode-{i}"))
             .build()?;
         let samples = read_samples(ctx)?;
-        let derived_files = ctx.input("preprocess").join("files");
+        let derived_files = ctx.input(PreprocessStage::NAME).join("files");
         let sample_root = self
             .sample_root
             .clone()
             .map(|r| r.also_allow(&derived_files));
-        self.state = Some(Loaded {
-            sample_root,
-            backbone: Mutex::new(backbone),
-            dim,
-            device,
-            pool,
-            samples,
-            inputs,
-        });
-        Ok(())
+        Ok(EmbedRun {
+            stage: self,
+            state: Loaded {
+                sample_root,
+                backbone: Mutex::new(backbone),
+                dim,
+                device,
+                pool,
+                samples,
+                inputs,
+            },
+            preprocess_json,
+        })
     }
 }
 
-fn input_kind(modality: Modality) -> InputKind {
-    match modality {
-        Modality::Image => InputKind::Image,
-        Modality::Text => InputKind::Text,
-        Modality::Audio => InputKind::Audio,
-    }
-}
-
-fn read_samples(ctx: &StageContext) -> anyhow::Result<Vec<Sample>> {
-    let dir = ctx.input("preprocess");
-    let dataset = nona_table::Dataset::open(dir)?;
-    let mut samples = Vec::with_capacity(dataset.num_rows());
-    for batch in dataset.read_all()? {
-        let ids = nona_table::string_column(&batch, "id", dir)?;
-        let inputs = nona_table::string_column(&batch, "input", dir)?;
-        let labels = nona_table::f64_column(&batch, "label", dir)?;
-        let groups = nona_table::optional_string_column(&batch, "group", dir)?;
-        let source_rows = nona_table::i64_column(&batch, "source_row", dir)?;
-        for row in 0..batch.num_rows() {
-            samples.push(Sample {
-                id: ids.value(row).to_owned(),
-                input: inputs.value(row).to_owned(),
-                label: labels.value(row),
-                group: groups.and_then(|g| {
-                    (!arrow::array::Array::is_null(g, row)).then(|| g.value(row).to_owned())
-                }),
-                source_row: source_rows.value(row),
-            });
-        }
-    }
-    Ok(samples)
-}
-
-impl Stage for EmbedStage {
-    fn name(&self) -> &'static str {
-        "embed"
-    }
-
-    fn depends_on(&self) -> &'static [&'static str] {
-        &["preprocess"]
-    }
-
-    fn version(&self) -> u32 {
-        1
-    }
-
-    fn fingerprint_inputs(&mut self, _pipeline: &Pipeline) -> anyhow::Result<serde_json::Value> {
-        self.resolve_weights()?;
-        let mut inputs = json!({
-            "backbone": self.config.backbone,
-            "weights_sha256": self.weights_label(),
-            "device": self.config.device,
-            "batch_size": self.config.batch_size,
-            "shard_rows": self.config.shard_rows,
-            "on_error": self.config.on_error,
-        });
-        // Image pipelines keep the fingerprint they always had.
-        if self.entry.input != InputKind::Image {
-            self.resolve_tokenizer()?;
-            let (pooling, normalize) = self.pooling();
-            inputs["pooling"] = json!(pooling.map(PoolingOption::name));
-            inputs["normalize"] = json!(normalize);
-            inputs["tokenizer_sha256"] = json!(self.tokenizer.as_ref().map(|t| &t.sha256));
-        }
-        Ok(inputs)
-    }
-
-    fn fail_on_error(&self) -> bool {
-        self.config.on_error == OnError::Fail
-    }
-
+impl StageRun for EmbedRun<'_> {
     fn schema(&self) -> SchemaRef {
-        nona_table::schemas::embeddings(self.state.as_ref().map_or(0, |s| s.dim))
+        nona_table::schemas::embeddings(self.state.dim)
     }
 
     fn metadata(&self) -> nona_table::Metadata {
+        let stage = self.stage;
         let mut metadata = nona_table::Metadata::new();
-        metadata.insert("nona.model_id".to_owned(), self.config.backbone.clone());
-        metadata.insert("nona.weights_sha256".to_owned(), self.weights_label());
-        if let Some(resolved) = &self.resolved {
+        metadata.insert("nona.model_id".to_owned(), stage.config.backbone.clone());
+        metadata.insert("nona.weights_sha256".to_owned(), stage.weights_label());
+        if let Some(resolved) = stage.resolved.get() {
             metadata.insert(
                 "nona.weights_path".to_owned(),
                 resolved.path.display().to_string(),
             );
         }
-        metadata.insert("nona.device".to_owned(), self.config.device.clone());
+        metadata.insert("nona.device".to_owned(), stage.config.device.clone());
         metadata.insert("nona.preprocess".to_owned(), self.preprocess_json.clone());
-        if let Some(state) = &self.state {
-            metadata.insert("nona.embedding_dim".to_owned(), state.dim.to_string());
-        }
-        if self.entry.input != InputKind::Image {
-            let (pooling, normalize) = self.pooling();
+        metadata.insert("nona.embedding_dim".to_owned(), self.state.dim.to_string());
+        if stage.entry.input != InputKind::Image {
+            let (pooling, normalize) = stage.pooling();
             metadata.insert(
                 "nona.modality".to_owned(),
-                self.entry.input.name().to_owned(),
+                stage.entry.input.name().to_owned(),
             );
             if let Some(pooling) = pooling {
                 metadata.insert("nona.pooling".to_owned(), pooling.name().to_owned());
             }
             metadata.insert("nona.normalize".to_owned(), normalize.to_string());
         }
-        if let Some(tokenizer) = &self.tokenizer {
+        if let Some(tokenizer) = stage.tokenizer.get() {
             metadata.insert(
                 "nona.tokenizer_path".to_owned(),
                 tokenizer.path.display().to_string(),
@@ -584,27 +595,20 @@ impl Stage for EmbedStage {
         metadata
     }
 
-    fn plan(&mut self, ctx: &StageContext) -> anyhow::Result<Plan> {
-        self.load(ctx)?;
-        let total = self.state.as_ref().map_or(0, |s| s.samples.len()) as u64;
-        let chunk = self.config.shard_rows as u64;
-        let units = total.div_ceil(chunk).max(1);
-        Ok(Plan {
-            unit_items: (0..units)
-                .map(|u| chunk.min(total.saturating_sub(u * chunk)))
-                .collect(),
-        })
+    fn plan(&self) -> Plan {
+        Plan::chunks(
+            self.state.samples.len() as u64,
+            self.stage.config.shard_rows as u64,
+        )
     }
 
     fn run_unit(&self, ctx: &StageContext, unit: usize) -> anyhow::Result<UnitOutput> {
-        let state = self
-            .state
-            .as_ref()
-            .ok_or_else(|| anyhow!("embed stage used before plan"))?;
-        let start = (unit * self.config.shard_rows).min(state.samples.len());
-        let end = (start + self.config.shard_rows).min(state.samples.len());
+        let state = &self.state;
+        let config = &self.stage.config;
+        let start = (unit * config.shard_rows).min(state.samples.len());
+        let end = (start + config.shard_rows).min(state.samples.len());
         let samples = &state.samples[start..end];
-        let batch_size = self.config.batch_size;
+        let batch_size = config.batch_size;
         let embedded = match &state.inputs {
             Inputs::Image(inputs) => embed_unit(inputs, state, samples, batch_size, ctx)?,
             Inputs::Text(inputs) => embed_unit(inputs.as_ref(), state, samples, batch_size, ctx)?,

@@ -20,7 +20,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use nona_pipeline::config::{ConfigError, Pipeline};
 use nona_pipeline::run_dir::write_atomic;
-use nona_pipeline::{Plan, Stage, StageContext, UnitOutput};
+use nona_pipeline::{Plan, Stage, StageContext, StageRun, UnitOutput};
 use nona_report::analysis::Analysis;
 use nona_report::markdown::{
     Backbone, DataSource, DatasetRun, GridParameter, RunDescription, Weights, render_report,
@@ -29,6 +29,8 @@ use nona_report::table::{MseRecord, ResultsTable};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::knn::KnnStage;
+use crate::train::TrainStage;
 use collect::{DENSE, KNN, KnnRun, NONA, RunResults};
 pub use combine::combine;
 
@@ -52,94 +54,30 @@ pub struct ReportConfig {
 /// The report stage.
 pub struct ReportStage {
     config: ReportConfig,
-    /// Footer metadata of the train stage's predictions (backbone, weights, synthetic), from plan.
-    train_metadata: nona_table::Metadata,
     with_knn: bool,
     title: String,
     dataset: String,
-    /// What the upstream stages asked for and produced, read in `plan`.
-    state: Option<Loaded>,
 }
 
-/// The upstream results and settings the report is made of.
-struct Loaded {
+/// The report stage with the upstream results and settings the report is made of.
+pub struct ReportRun<'s> {
+    stage: &'s ReportStage,
+    /// Footer metadata of the train stage's predictions (backbone, weights, synthetic).
+    train_metadata: nona_table::Metadata,
     results: RunResults,
     /// Seeds the train grid asked for, in grid order.
     seeds: Vec<u64>,
     grid: Vec<GridParameter>,
 }
 
-impl ReportStage {
-    /// Reads `[report]`; `None` if absent.
-    pub fn from_pipeline(pipeline: &Pipeline) -> Result<Option<Self>, Vec<ConfigError>> {
-        let config = match pipeline.section::<ReportConfig>("report") {
-            Ok(Some(config)) => config,
-            Ok(None) => return Ok(None),
-            Err(error) => return Err(vec![error]),
-        };
-        Ok(Some(Self {
-            title: config
-                .title
-                .clone()
-                .or_else(|| pipeline.description.clone())
-                .unwrap_or_else(|| pipeline.name.clone()),
-            dataset: config
-                .dataset
-                .clone()
-                .unwrap_or_else(|| pipeline.name.clone()),
-            with_knn: pipeline.has_stage("knn"),
-            train_metadata: nona_table::Metadata::new(),
-            config,
-            state: None,
-        }))
-    }
-
-    fn loaded(&self) -> anyhow::Result<&Loaded> {
-        self.state
-            .as_ref()
-            .ok_or_else(|| anyhow!("report stage used before plan"))
-    }
-
-    /// Reads the train (and knn) outputs and records: results, what is missing, the grid.
-    fn load(&self, ctx: &StageContext) -> anyhow::Result<Loaded> {
-        let train = ctx.input("train");
-        let train_record = nona_pipeline::engine::RunRecord::load(&train.join("_record.json"))?;
-        let spec: nona_train::GridSpec =
-            serde_json::from_value(train_record.config["grid"].clone())
-                .context("reading the train grid from the train stage's record")?;
-        let train_grid = nona_train::Grid::new(&spec)?;
-        let mut grid = grid_parameters(&train_record.config["grid"]);
-        let knn = if self.with_knn {
-            let dir = ctx.input("knn");
-            let knn = nona_pipeline::engine::RunRecord::load(&dir.join("_record.json"))?;
-            let config = &knn.config["knn"];
-            grid.extend(
-                ["k", "p", "weights"]
-                    .iter()
-                    .map(|key| parameter(&format!("k-NN {key}"), &config[key])),
-            );
-            Some(KnnRun {
-                dir,
-                backbone: config["backbone"].as_bool().unwrap_or(true),
-                heads: config["heads"].as_bool().unwrap_or(true),
-            })
-        } else {
-            None
-        };
-        let results = collect::read_results(train, knn.as_ref(), &self.dataset, &train_grid)?;
-        Ok(Loaded {
-            results,
-            seeds: spec.seeds.values(),
-            grid,
-        })
-    }
-
-    fn describe_run(&self, ctx: &StageContext, loaded: &Loaded) -> RunDescription {
+impl ReportRun<'_> {
+    fn describe_run(&self, ctx: &StageContext) -> RunDescription {
+        let stage = self.stage;
         let metadata = &self.train_metadata;
         let synthetic = metadata.get("nona.synthetic").is_some_and(|v| v == "true");
         let data = if synthetic {
             DataSource::Generated {
-                how: self.config.generated.clone().unwrap_or_else(|| {
+                how: stage.config.generated.clone().unwrap_or_else(|| {
                     format!("see the pipeline file {}", ctx.pipeline.file.display())
                 }),
             }
@@ -152,18 +90,18 @@ impl ReportStage {
                 .cloned()
                 .unwrap_or_else(|| "user-supplied embeddings".to_owned()),
             weights: weights_of(metadata),
-            substitutes_for: self.config.substitutes_for.clone(),
+            substitutes_for: stage.config.substitutes_for.clone(),
         };
         RunDescription {
-            title: self.title.clone(),
+            title: stage.title.clone(),
             datasets: vec![DatasetRun {
-                name: self.dataset.clone(),
+                name: stage.dataset.clone(),
                 data,
                 backbone,
             }],
-            seeds: loaded.seeds.clone(),
-            grid: loaded.grid.clone(),
-            missing: loaded.results.missing.clone(),
+            seeds: self.seeds.clone(),
+            grid: self.grid.clone(),
+            missing: self.results.missing.clone(),
         }
     }
 }
@@ -253,26 +191,41 @@ pub fn records_batch(records: &[MseRecord]) -> anyhow::Result<RecordBatch> {
 }
 
 impl Stage for ReportStage {
-    fn name(&self) -> &'static str {
-        "report"
-    }
-
-    fn depends_on(&self) -> &'static [&'static str] {
-        if self.with_knn {
-            &["train", "knn"]
-        } else {
-            &["train"]
-        }
-    }
+    const NAME: &'static str = "report";
 
     /// 2: Table 1 shows n where a method is short of the seeds asked for, the Friedman test
     /// uses the seeds every method has, report.md lists missing results and says what was
     /// trained, and the metrics footer records the seeds asked for and the missing results.
-    fn version(&self) -> u32 {
-        2
+    const VERSION: u32 = 2;
+
+    type Config = ReportConfig;
+    type Run<'s> = ReportRun<'s>;
+
+    fn build(config: ReportConfig, pipeline: &Pipeline) -> Result<Self, Vec<ConfigError>> {
+        Ok(Self {
+            title: config
+                .title
+                .clone()
+                .or_else(|| pipeline.description.clone())
+                .unwrap_or_else(|| pipeline.name.clone()),
+            dataset: config
+                .dataset
+                .clone()
+                .unwrap_or_else(|| pipeline.name.clone()),
+            with_knn: pipeline.has_stage(KnnStage::NAME),
+            config,
+        })
     }
 
-    fn fingerprint_inputs(&mut self, _pipeline: &Pipeline) -> anyhow::Result<serde_json::Value> {
+    fn depends_on(&self) -> &'static [&'static str] {
+        if self.with_knn {
+            &[TrainStage::NAME, KnnStage::NAME]
+        } else {
+            &[TrainStage::NAME]
+        }
+    }
+
+    fn fingerprint(&self) -> anyhow::Result<serde_json::Value> {
         Ok(json!({
             "report": self.config,
             "title": self.title,
@@ -284,58 +237,93 @@ impl Stage for ReportStage {
         true
     }
 
-    fn schema(&self) -> SchemaRef {
-        nona_table::schemas::report_metrics()
-    }
-
     fn main_table(&self) -> Option<&'static str> {
         Some("metrics")
     }
 
+    /// Reads the train (and knn) outputs and records: results, what is missing, the grid.
+    fn load<'s>(&'s self, ctx: &StageContext) -> anyhow::Result<ReportRun<'s>> {
+        let train = ctx.input(TrainStage::NAME);
+        let predictions = train.join("predictions");
+        let train_metadata = nona_table::Dataset::open(&predictions)?.metadata().clone();
+        let train_record = nona_pipeline::engine::RunRecord::load(&train.join("_record.json"))?;
+        let spec: nona_train::GridSpec =
+            serde_json::from_value(train_record.config["grid"].clone())
+                .context("reading the train grid from the train stage's record")?;
+        let train_grid = nona_train::Grid::new(&spec)?;
+        let mut grid = grid_parameters(&train_record.config["grid"]);
+        let knn = if self.with_knn {
+            let dir = ctx.input(KnnStage::NAME);
+            let knn = nona_pipeline::engine::RunRecord::load(&dir.join("_record.json"))?;
+            let config = &knn.config["knn"];
+            grid.extend(
+                ["k", "p", "weights"]
+                    .iter()
+                    .map(|key| parameter(&format!("k-NN {key}"), &config[key])),
+            );
+            Some(KnnRun {
+                dir,
+                backbone: config["backbone"].as_bool().unwrap_or(true),
+                heads: config["heads"].as_bool().unwrap_or(true),
+            })
+        } else {
+            None
+        };
+        let results = collect::read_results(train, knn.as_ref(), &self.dataset, &train_grid)?;
+        Ok(ReportRun {
+            stage: self,
+            train_metadata,
+            results,
+            seeds: spec.seeds.values(),
+            grid,
+        })
+    }
+}
+
+impl StageRun for ReportRun<'_> {
+    fn schema(&self) -> SchemaRef {
+        nona_table::schemas::report_metrics()
+    }
+
     fn metadata(&self) -> nona_table::Metadata {
+        let stage = self.stage;
         let mut metadata = nona_table::Metadata::new();
         for key in ["nona.model_id", "nona.weights_sha256"] {
             if let Some(value) = self.train_metadata.get(key) {
                 metadata.insert(key.to_owned(), value.clone());
             }
         }
-        metadata.insert(combine::KEY_DATASET.to_owned(), self.dataset.clone());
-        if let Some(generated) = &self.config.generated {
+        metadata.insert(combine::KEY_DATASET.to_owned(), stage.dataset.clone());
+        if let Some(generated) = &stage.config.generated {
             metadata.insert(combine::KEY_GENERATED.to_owned(), generated.clone());
         }
-        if let Some(original) = &self.config.substitutes_for {
+        if let Some(original) = &stage.config.substitutes_for {
             metadata.insert(combine::KEY_SUBSTITUTES_FOR.to_owned(), original.clone());
         }
-        if let Some(loaded) = &self.state {
-            metadata.insert(
-                combine::KEY_SEEDS.to_owned(),
-                serde_json::to_string(&loaded.seeds).unwrap_or_default(),
-            );
-            metadata.insert(
-                combine::KEY_MISSING.to_owned(),
-                serde_json::to_string(&loaded.results.missing).unwrap_or_default(),
-            );
-        }
+        metadata.insert(
+            combine::KEY_SEEDS.to_owned(),
+            serde_json::to_string(&self.seeds).unwrap_or_default(),
+        );
+        metadata.insert(
+            combine::KEY_MISSING.to_owned(),
+            serde_json::to_string(&self.results.missing).unwrap_or_default(),
+        );
         metadata
     }
 
-    fn plan(&mut self, ctx: &StageContext) -> anyhow::Result<Plan> {
-        let predictions = ctx.input("train").join("predictions");
-        self.train_metadata = nona_table::Dataset::open(&predictions)?.metadata().clone();
-        self.state = Some(self.load(ctx)?);
-        Ok(Plan {
+    fn plan(&self) -> Plan {
+        Plan {
             unit_items: vec![1],
-        })
+        }
     }
 
     fn run_unit(&self, ctx: &StageContext, _unit: usize) -> anyhow::Result<UnitOutput> {
-        let train = ctx.input("train");
-        let loaded = self.loaded()?;
-        let results = &loaded.results;
+        let train = ctx.input(TrainStage::NAME);
+        let results = &self.results;
         let mut table = ResultsTable::from_records(&results.records)?;
-        table.set_requested_seeds(&self.dataset, loaded.seeds.len());
+        table.set_requested_seeds(&self.stage.dataset, self.seeds.len());
         let analysis = Analysis::compute(&table, &results.records, &pairs(&table));
-        let run = self.describe_run(ctx, loaded);
+        let run = self.describe_run(ctx);
 
         // One dense and one NONA cell of the first seed, for the plots.
         let first_seed = results.cells.iter().map(|c| c.seed).min();

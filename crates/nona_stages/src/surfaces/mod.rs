@@ -12,8 +12,8 @@
 //! * `plots/<surface>-seed<k>.png`: the noise-free target next to each method's learned surface
 //!   on one colour scale, titles with the test MSE.
 //!
-//! The unit that completes the stage (in this process) also writes `summary.md`: mean ± sd per
-//! surface × method. Units run concurrently (`threads`), each on a one-thread pool: the
+//! Once every unit is done, the stage's `finish` writes `summary.md`: mean ± sd per surface ×
+//! method. Units run concurrently (`threads`), each on a one-thread pool: the
 //! networks are tiny, so one unit per core beats several cores per unit.
 
 mod compute;
@@ -28,7 +28,7 @@ use anyhow::{Context, anyhow};
 use arrow::datatypes::SchemaRef;
 use nona_pipeline::config::{ConfigError, Pipeline};
 use nona_pipeline::run_dir::write_atomic;
-use nona_pipeline::{Plan, Stage, StageContext, UnitOutput};
+use nona_pipeline::{Plan, Stage, StageContext, StageRun, UnitOutput};
 use nona_train::Surface;
 use serde_json::json;
 
@@ -42,29 +42,16 @@ use tables::MetricRow;
 pub struct SurfacesStage {
     config: SurfacesConfig,
     seeds: Vec<u64>,
+}
+
+/// A run of the surfaces stage.
+pub struct SurfacesRun<'s> {
+    stage: &'s SurfacesStage,
     /// Metrics of the units this process finished, for the summary.
     finished: Mutex<BTreeMap<usize, Vec<MetricRow>>>,
 }
 
 impl SurfacesStage {
-    /// Reads and checks `[surfaces]`; `None` if absent.
-    pub fn from_pipeline(pipeline: &Pipeline) -> Result<Option<Self>, Vec<ConfigError>> {
-        let config = match pipeline.section::<SurfacesConfig>("surfaces") {
-            Ok(Some(config)) => config,
-            Ok(None) => return Ok(None),
-            Err(error) => return Err(vec![error]),
-        };
-        let errors = config.check(pipeline);
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        Ok(Some(Self {
-            seeds: config.seed_values(),
-            config,
-            finished: Mutex::new(BTreeMap::new()),
-        }))
-    }
-
     fn units(&self) -> usize {
         self.config.surfaces.len() * self.seeds.len()
     }
@@ -74,7 +61,9 @@ impl SurfacesStage {
         let surface = *self.config.surfaces.get(unit / self.seeds.len())?;
         Some((surface, self.seeds[unit % self.seeds.len()]))
     }
+}
 
+impl SurfacesRun<'_> {
     /// Writes `summary.md` from the metrics of every unit: those finished in this process from
     /// memory, the others from their parts.
     fn write_summary(
@@ -82,16 +71,17 @@ impl SurfacesStage {
         ctx: &StageContext,
         finished: &BTreeMap<usize, Vec<MetricRow>>,
     ) -> anyhow::Result<()> {
+        let stage = self.stage;
         let mut rows = Vec::new();
-        for unit in 0..self.units() {
+        for unit in 0..stage.units() {
             match finished.get(&unit) {
                 Some(unit_rows) => rows.extend(unit_rows.iter().cloned()),
                 None => rows.extend(tables::read_metrics(
-                    &ctx.dir.part(self.main_table(), unit),
+                    &ctx.dir.part(stage.main_table(), unit),
                 )?),
             }
         }
-        let text = output::summary(&ctx.pipeline.name, &self.config, &rows)?;
+        let text = output::summary(&ctx.pipeline.name, &stage.config, &rows)?;
         let path = ctx.dir.path().join(SUMMARY_FILE);
         write_atomic(&path, text.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
@@ -101,30 +91,30 @@ impl SurfacesStage {
 }
 
 impl Stage for SurfacesStage {
-    fn name(&self) -> &'static str {
-        "surfaces"
-    }
-
-    fn depends_on(&self) -> &'static [&'static str] {
-        &[]
-    }
+    const NAME: &'static str = "surfaces";
 
     /// 2: the k-NN baseline's CV folds are shuffled with the unit's seed by default
     /// (`[surfaces.knn] shuffle`); version 1 cut them in table order.
-    fn version(&self) -> u32 {
-        2
+    const VERSION: u32 = 2;
+
+    const GENERATES_DATA: bool = true;
+
+    type Config = SurfacesConfig;
+    type Run<'s> = SurfacesRun<'s>;
+
+    fn build(config: SurfacesConfig, pipeline: &Pipeline) -> Result<Self, Vec<ConfigError>> {
+        let errors = config.check(pipeline);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Self {
+            seeds: config.seed_values(),
+            config,
+        })
     }
 
-    fn fingerprint_inputs(&mut self, _pipeline: &Pipeline) -> anyhow::Result<serde_json::Value> {
+    fn fingerprint(&self) -> anyhow::Result<serde_json::Value> {
         Ok(json!({ "surfaces": serde_json::to_value(&self.config)? }))
-    }
-
-    fn fail_on_error(&self) -> bool {
-        false
-    }
-
-    fn schema(&self) -> SchemaRef {
-        metrics_schema()
     }
 
     fn main_table(&self) -> Option<&'static str> {
@@ -141,37 +131,37 @@ impl Stage for SurfacesStage {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
 
-    fn generates_data(&self) -> bool {
-        true
+    fn load<'s>(&'s self, _ctx: &StageContext) -> anyhow::Result<SurfacesRun<'s>> {
+        Ok(SurfacesRun {
+            stage: self,
+            finished: Mutex::new(BTreeMap::new()),
+        })
+    }
+}
+
+impl StageRun for SurfacesRun<'_> {
+    fn schema(&self) -> SchemaRef {
+        metrics_schema()
     }
 
     fn metadata(&self) -> nona_table::Metadata {
         let mut metadata = nona_table::Metadata::new();
         metadata.insert(
             "nona.surfaces".to_owned(),
-            serde_json::to_string(&self.config).unwrap_or_default(),
+            serde_json::to_string(&self.stage.config).unwrap_or_default(),
         );
         metadata
     }
 
-    fn plan(&mut self, ctx: &StageContext) -> anyhow::Result<Plan> {
-        let finished = self
-            .finished
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner);
-        finished.clear();
-        let units = self.units();
-        // A process killed after the last unit's marker but before the summary: write it now.
-        if (0..units).all(|u| ctx.dir.unit_done(u)) && !ctx.dir.path().join(SUMMARY_FILE).exists() {
-            self.write_summary(ctx, &BTreeMap::new())?;
+    fn plan(&self) -> Plan {
+        Plan {
+            unit_items: vec![self.stage.config.methods.len() as u64; self.stage.units()],
         }
-        Ok(Plan {
-            unit_items: vec![self.config.methods.len() as u64; units],
-        })
     }
 
     fn run_unit(&self, ctx: &StageContext, unit: usize) -> anyhow::Result<UnitOutput> {
-        let (surface, seed) = self
+        let stage = self.stage;
+        let (surface, seed) = stage
             .unit(unit)
             .ok_or_else(|| anyhow!("the stage has no unit {unit}"))?;
         let pool = rayon::ThreadPoolBuilder::new()
@@ -179,9 +169,9 @@ impl Stage for SurfacesStage {
             .build()
             .context("starting a unit's thread pool")?;
         let result = pool.install(|| {
-            compute::run_unit(&self.config, surface, seed, || ctx.progress.advance(1))
+            compute::run_unit(&stage.config, surface, seed, || ctx.progress.advance(1))
         })?;
-        output::write_plot(ctx.dir.path(), &self.config, &result)?;
+        output::write_plot(ctx.dir.path(), &stage.config, &result)?;
         let metrics: Vec<MetricRow> = result.methods.iter().map(|m| m.metrics.clone()).collect();
         let mut out = UnitOutput {
             rows: vec![tables::metrics_batch(&metrics)?],
@@ -193,11 +183,15 @@ impl Stage for SurfacesStage {
             vec![tables::predictions_batch(&result.prediction_rows())?],
         );
 
-        let mut finished = self.finished.lock().unwrap_or_else(PoisonError::into_inner);
-        finished.insert(unit, metrics);
-        if (0..self.units()).all(|u| finished.contains_key(&u) || ctx.dir.unit_done(u)) {
-            self.write_summary(ctx, &finished)?;
-        }
+        self.finished
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(unit, metrics);
         Ok(out)
+    }
+
+    fn finish(&self, ctx: &StageContext) -> anyhow::Result<()> {
+        let finished = self.finished.lock().unwrap_or_else(PoisonError::into_inner);
+        self.write_summary(ctx, &finished)
     }
 }

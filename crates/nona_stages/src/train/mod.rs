@@ -22,7 +22,7 @@ use anyhow::{Context, anyhow};
 use arrow::datatypes::SchemaRef;
 use nona_pipeline::config::{ConfigError, Pipeline};
 use nona_pipeline::run_dir::write_atomic;
-use nona_pipeline::{Plan, RowError, Stage, StageContext, UnitOutput};
+use nona_pipeline::{Plan, RowError, Stage, StageContext, StageRun, UnitOutput};
 use nona_train::{
     CellConfig, Grid, GridSpec, SplitConfig, SplitData, Splits, TrainData, TrainError, gather,
     gather_rows, split, split_grouped, train_cell,
@@ -30,6 +30,7 @@ use nona_train::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::embed::EmbedStage;
 use crate::embedding_table::{EmbeddingColumns, EmbeddingTable, table_digest};
 use tables::{CellKey, SplitRows};
 
@@ -79,54 +80,16 @@ pub struct TrainStage {
     config: TrainConfig,
     grid: Grid,
     input: Input,
-    state: Option<Loaded>,
 }
 
-struct Loaded {
+/// The train stage with its embeddings table read and split.
+pub struct TrainRun<'s> {
+    stage: &'s TrainStage,
     table: EmbeddingTable,
     splits: BTreeMap<u64, Splits>,
 }
 
 impl TrainStage {
-    /// Reads and checks `[train]`; `None` if absent.
-    pub fn from_pipeline(pipeline: &Pipeline) -> Result<Option<Self>, Vec<ConfigError>> {
-        let config = match pipeline.section::<TrainConfig>("train") {
-            Ok(Some(config)) => config,
-            Ok(None) => return Ok(None),
-            Err(error) => return Err(vec![error]),
-        };
-        let mut errors = Vec::new();
-        let grid = Grid::new(&config.grid).map_err(|error| {
-            errors.push(pipeline.error_at("train.grid", error.to_string()));
-        });
-        check_split(pipeline, &config.split, &mut errors);
-        if config.threads == Some(0) {
-            errors.push(pipeline.error_at("train.threads", "`threads` must be at least 1"));
-        }
-        let input = match &config.input {
-            None => Input::Upstream,
-            Some(raw) => {
-                let path = pipeline.resolve_path("train.input", Path::new(raw));
-                if !path.exists() {
-                    errors.push(pipeline.error_at(
-                        "train.input",
-                        format!("embeddings table {} does not exist", path.display()),
-                    ));
-                }
-                Input::File(path)
-            }
-        };
-        match (grid, errors.is_empty()) {
-            (Ok(grid), true) => Ok(Some(Self {
-                config,
-                grid,
-                input,
-                state: None,
-            })),
-            _ => Err(errors),
-        }
-    }
-
     /// The grid being trained.
     pub fn grid(&self) -> &Grid {
         &self.grid
@@ -134,15 +97,9 @@ impl TrainStage {
 
     fn table_path(&self, ctx: &StageContext) -> PathBuf {
         match &self.input {
-            Input::Upstream => ctx.input("embed").to_path_buf(),
+            Input::Upstream => ctx.input(EmbedStage::NAME).to_path_buf(),
             Input::File(path) => path.clone(),
         }
-    }
-
-    fn loaded(&self) -> anyhow::Result<&Loaded> {
-        self.state
-            .as_ref()
-            .ok_or_else(|| anyhow!("train stage used before plan"))
     }
 
     /// One split's samples, features and labels.
@@ -194,26 +151,57 @@ pub fn describe_cell(index: usize, cell: &CellConfig) -> String {
 }
 
 impl Stage for TrainStage {
-    fn name(&self) -> &'static str {
-        "train"
+    const NAME: &'static str = "train";
+
+    /// 2: dense predictions are no longer clipped to `[0, 1]` by default (`[train.grid] clip`),
+    /// which changes the dense cells' validation MSE, early stopping, predictions and metrics.
+    const VERSION: u32 = 2;
+
+    type Config = TrainConfig;
+    type Run<'s> = TrainRun<'s>;
+
+    fn build(config: TrainConfig, pipeline: &Pipeline) -> Result<Self, Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        let grid = Grid::new(&config.grid).map_err(|error| {
+            errors.push(pipeline.error_at("train.grid", error.to_string()));
+        });
+        check_split(pipeline, &config.split, &mut errors);
+        if config.threads == Some(0) {
+            errors.push(pipeline.error_at("train.threads", "`threads` must be at least 1"));
+        }
+        let input = match &config.input {
+            None => Input::Upstream,
+            Some(raw) => {
+                let path = pipeline.resolve_path("train.input", Path::new(raw));
+                if !path.exists() {
+                    errors.push(pipeline.error_at(
+                        "train.input",
+                        format!("embeddings table {} does not exist", path.display()),
+                    ));
+                }
+                Input::File(path)
+            }
+        };
+        match (grid, errors.is_empty()) {
+            (Ok(grid), true) => Ok(Self {
+                config,
+                grid,
+                input,
+            }),
+            _ => Err(errors),
+        }
     }
 
     fn depends_on(&self) -> &'static [&'static str] {
         match self.input {
-            Input::Upstream => &["embed"],
+            Input::Upstream => &[EmbedStage::NAME],
             Input::File(_) => &[],
         }
     }
 
-    /// 2: dense predictions are no longer clipped to `[0, 1]` by default (`[train.grid] clip`),
-    /// which changes the dense cells' validation MSE, early stopping, predictions and metrics.
-    fn version(&self) -> u32 {
-        2
-    }
-
-    fn fingerprint_inputs(&mut self, _pipeline: &Pipeline) -> anyhow::Result<serde_json::Value> {
+    fn fingerprint(&self) -> anyhow::Result<serde_json::Value> {
         let input = match &self.input {
-            Input::Upstream => json!("embed"),
+            Input::Upstream => json!(EmbedStage::NAME),
             Input::File(path) => json!({
                 "path": path,
                 "sha256": table_digest(path)?,
@@ -226,14 +214,6 @@ impl Stage for TrainStage {
             "grid": self.config.grid,
             "save_models": self.config.save_models,
         }))
-    }
-
-    fn fail_on_error(&self) -> bool {
-        false
-    }
-
-    fn schema(&self) -> SchemaRef {
-        nona_table::schemas::train_predictions()
     }
 
     fn main_table(&self) -> Option<&'static str> {
@@ -254,27 +234,7 @@ impl Stage for TrainStage {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
 
-    fn metadata(&self) -> nona_table::Metadata {
-        let mut metadata = nona_table::Metadata::new();
-        if let Some(state) = &self.state {
-            metadata.insert(
-                "nona.input".to_owned(),
-                state.table.path.display().to_string(),
-            );
-            for key in ["nona.model_id", "nona.weights_sha256"] {
-                if let Some(value) = state.table.metadata.get(key) {
-                    metadata.insert(key.to_owned(), value.clone());
-                }
-            }
-        }
-        metadata.insert(
-            "nona.grid".to_owned(),
-            serde_json::to_string(&self.config.grid).unwrap_or_default(),
-        );
-        metadata
-    }
-
-    fn plan(&mut self, ctx: &StageContext) -> anyhow::Result<Plan> {
+    fn load<'s>(&'s self, ctx: &StageContext) -> anyhow::Result<TrainRun<'s>> {
         let path = self.table_path(ctx);
         let table = EmbeddingTable::read(&path, &self.config.columns)
             .with_context(|| format!("reading the embeddings table {}", path.display()))?;
@@ -291,23 +251,55 @@ impl Stage for TrainStage {
             .with_context(|| format!("splitting {} with seed {}", path.display(), cell.seed))?;
             splits.insert(cell.seed, made);
         }
-        self.state = Some(Loaded { table, splits });
-        Ok(Plan {
-            unit_items: vec![1; self.grid.len()],
+        Ok(TrainRun {
+            stage: self,
+            table,
+            splits,
         })
+    }
+}
+
+impl StageRun for TrainRun<'_> {
+    fn schema(&self) -> SchemaRef {
+        nona_table::schemas::train_predictions()
+    }
+
+    fn metadata(&self) -> nona_table::Metadata {
+        let mut metadata = nona_table::Metadata::new();
+        metadata.insert(
+            "nona.input".to_owned(),
+            self.table.path.display().to_string(),
+        );
+        for key in ["nona.model_id", "nona.weights_sha256"] {
+            if let Some(value) = self.table.metadata.get(key) {
+                metadata.insert(key.to_owned(), value.clone());
+            }
+        }
+        metadata.insert(
+            "nona.grid".to_owned(),
+            serde_json::to_string(&self.stage.config.grid).unwrap_or_default(),
+        );
+        metadata
+    }
+
+    fn plan(&self) -> Plan {
+        Plan {
+            unit_items: vec![1; self.stage.grid.len()],
+        }
     }
 
     fn run_unit(&self, ctx: &StageContext, unit: usize) -> anyhow::Result<UnitOutput> {
-        let state = self.loaded()?;
-        let cell = self
+        let stage = self.stage;
+        let cell = stage
             .grid
             .cell(unit)
             .ok_or_else(|| anyhow!("the grid has no cell {unit}"))?;
-        let splits = &state.splits[&cell.seed];
-        let table = &state.table;
-        let (train_rows, train_x) = Self::gather(table, "train", &splits.train);
-        let (validation_rows, validation_x) = Self::gather(table, "validation", &splits.validation);
-        let (test_rows, test_x) = Self::gather(table, "test", &splits.test);
+        let splits = &self.splits[&cell.seed];
+        let table = &self.table;
+        let (train_rows, train_x) = TrainStage::gather(table, "train", &splits.train);
+        let (validation_rows, validation_x) =
+            TrainStage::gather(table, "validation", &splits.validation);
+        let (test_rows, test_x) = TrainStage::gather(table, "test", &splits.test);
         let data = TrainData {
             dim: table.dim,
             train: SplitData {
@@ -343,7 +335,7 @@ impl Stage for TrainStage {
             index: unit,
             config: cell,
         };
-        if self.config.save_models {
+        if stage.config.save_models {
             save_model(&ctx.dir.path().join(MODELS_DIR), unit, &trained)?;
         }
         let mut output = UnitOutput {
