@@ -21,6 +21,7 @@ use arrow::array::{Float64Array, Int64Array, StringArray};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use nona_datasets::{Layout, SampleRoot};
+use nona_image::{Channels, Resize, Transform};
 use nona_pipeline::config::{ConfigError, DatasetConfig, Modality, Pipeline, did_you_mean};
 use nona_pipeline::{Plan, RowError, Stage, StageContext, UnitOutput, fingerprint};
 use rayon::prelude::*;
@@ -235,116 +236,14 @@ pub struct ImageOptions {
     pub transforms: Vec<Transform>,
 }
 
-/// Colour channels fed to the backbone.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channels {
-    /// Three channels; grayscale is replicated.
-    #[default]
-    Rgb,
-    /// One channel.
-    Gray,
-}
-
-/// One image transform.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Transform {
-    /// `N`: shorter side to N keeping the aspect ratio; `[h, w]`: exact size. Bilinear with
-    /// antialiasing, as PIL/torchvision.
-    Resize(Size),
-    /// `N` or `[h, w]`, taken from the centre.
-    CenterCrop(Size),
-    /// `"imagenet"`, `"half"` (mean = std = 0.5) or `{ mean = [...], std = [...] }`.
-    Normalize(Normalize),
-}
-
-/// A size: one number or `[height, width]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(untagged)]
-pub enum Size {
-    /// One side.
-    Side(u32),
-    /// Height and width.
-    Exact([u32; 2]),
-}
-
-/// Per-channel normalisation.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(untagged)]
-pub enum Normalize {
-    /// A named preset.
-    Preset(NormalizePreset),
-    /// Explicit values, one per channel.
-    Custom {
-        /// Per-channel mean.
-        mean: Vec<f32>,
-        /// Per-channel standard deviation.
-        std: Vec<f32>,
-    },
-}
-
-/// Named normalisations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NormalizePreset {
-    /// ImageNet mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225).
-    Imagenet,
-    /// mean = std = 0.5, as the paper uses for RSNA.
-    Half,
-}
-
 impl ImageOptions {
-    /// The transforms as `nona_image` runs them.
-    pub fn to_image_transforms(&self) -> Vec<nona_image::Transform> {
-        let pair = |size: &Size| match *size {
-            Size::Side(side) => (side as usize, side as usize),
-            Size::Exact([h, w]) => (h as usize, w as usize),
-        };
-        self.transforms
-            .iter()
-            .map(|transform| match transform {
-                Transform::Resize(Size::Side(side)) => {
-                    nona_image::Transform::Resize(nona_image::Resize::ShorterSide(*side as usize))
-                }
-                Transform::Resize(size) => {
-                    let (height, width) = pair(size);
-                    nona_image::Transform::Resize(nona_image::Resize::Exact { height, width })
-                }
-                Transform::CenterCrop(size) => {
-                    let (height, width) = pair(size);
-                    nona_image::Transform::CenterCrop { height, width }
-                }
-                Transform::Normalize(normalize) => {
-                    nona_image::Transform::Normalize(match normalize {
-                        Normalize::Preset(NormalizePreset::Imagenet) => {
-                            nona_image::Normalize::imagenet()
-                        }
-                        Normalize::Preset(NormalizePreset::Half) => nona_image::Normalize::half(),
-                        Normalize::Custom { mean, std } => nona_image::Normalize {
-                            mean: mean.clone(),
-                            std: std.clone(),
-                        },
-                    })
-                }
-            })
-            .collect()
-    }
-
     /// Whether every image leaves the transforms with the same size (needed for batching).
     pub fn has_fixed_size(&self) -> bool {
         self.transforms.iter().rev().find_map(|t| match t {
-            Transform::Resize(Size::Exact(_)) | Transform::CenterCrop(_) => Some(true),
-            Transform::Resize(Size::Side(_)) => Some(false),
+            Transform::Resize(Resize::Exact { .. }) | Transform::CenterCrop { .. } => Some(true),
+            Transform::Resize(Resize::ShorterSide(_)) => Some(false),
             Transform::Normalize(_) => None,
         }) == Some(true)
-    }
-
-    fn channels(&self) -> nona_image::Channels {
-        match self.channels {
-            Channels::Rgb => nona_image::Channels::Rgb,
-            Channels::Gray => nona_image::Channels::Gray,
-        }
     }
 }
 
@@ -427,7 +326,7 @@ impl PreprocessStage {
             errors.push(pipeline.error_at(&format!("preprocess.audio.{key}"), message));
         }
         let invalid = config.image.as_ref().and_then(|image| {
-            nona_image::Preprocessor::new(image.channels(), image.to_image_transforms()).err()
+            nona_image::Preprocessor::new(image.channels, image.transforms.clone()).err()
         });
         if let Some(error) = invalid {
             errors.push(pipeline.error_at("preprocess.image.transforms", error.to_string()));

@@ -8,7 +8,7 @@ use nona_image::{ImageTensor, Preprocessor};
 use nona_pipeline::config::{ConfigError, Pipeline};
 
 use super::{Prepare, Sample, stack_rows};
-use crate::preprocess::{self, ImageOptions, PreprocessConfig};
+use crate::preprocess::{ImageOptions, PreprocessConfig};
 
 /// The checked `[preprocess.image]` options.
 pub(super) struct ImageConfig {
@@ -25,7 +25,7 @@ impl ImageConfig {
         errors: &mut Vec<ConfigError>,
     ) -> Option<Self> {
         let image = preprocess.image.clone().unwrap_or_default();
-        if image.channels != preprocess::Channels::Rgb {
+        if image.channels != nona_image::Channels::Rgb {
             errors.push(pipeline.error_at(
                 "preprocess.image.channels",
                 "image backbones take RGB input: set channels = \"rgb\"",
@@ -37,7 +37,7 @@ impl ImageConfig {
                 "images are batched, so the transforms must end in a fixed size: add an exact `resize = [h, w]` or a `center_crop`",
             ));
         }
-        match Preprocessor::new(nona_image::Channels::Rgb, image.to_image_transforms()) {
+        match Preprocessor::new(nona_image::Channels::Rgb, image.transforms.clone()) {
             Ok(preprocessor) => Some(Self {
                 options: image,
                 preprocessor: Arc::new(preprocessor),

@@ -59,7 +59,7 @@ pub struct EmbedConfig {
     /// backbone). Default: the backbone's (CLS for BERT/DistilBERT, mean for MiniLM, Whisper and
     /// HuBERT).
     #[serde(default)]
-    pub pooling: Option<PoolingName>,
+    pub pooling: Option<PoolingOption>,
     /// L2-normalise every embedding. Default: the backbone's (true for MiniLM, else false).
     #[serde(default)]
     pub normalize: Option<bool>,
@@ -78,31 +78,6 @@ pub struct EmbedConfig {
     /// What to do with a sample that cannot be decoded.
     #[serde(default)]
     pub on_error: OnError,
-}
-
-/// The poolings a pipeline can name (see [`PoolingOption`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PoolingName {
-    /// Text: the `[CLS]` token.
-    Cls,
-    /// Text: mean over real tokens; audio: mean over the frames that carry audio.
-    Mean,
-    /// Whisper: mean over all frames of the 30 s window.
-    MeanAll,
-    /// HuBERT: the first frame.
-    First,
-}
-
-impl PoolingName {
-    fn option(self) -> PoolingOption {
-        match self {
-            Self::Cls => PoolingOption::Cls,
-            Self::Mean => PoolingOption::Mean,
-            Self::MeanAll => PoolingOption::MeanAll,
-            Self::First => PoolingOption::First,
-        }
-    }
 }
 
 fn default_device() -> String {
@@ -269,7 +244,7 @@ impl EmbedStage {
             None => WeightsSource::Locator(WeightsLocator::from_env()),
         };
         let options = BuildOptions {
-            pooling: config.pooling.map(PoolingName::option),
+            pooling: config.pooling,
             normalize: config.normalize,
         };
         if let Some(entry) = entry
