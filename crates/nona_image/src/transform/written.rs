@@ -106,3 +106,75 @@ impl From<super::Normalize> for Normalize {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Channels, Normalize, Resize, Transform};
+
+    /// Every spelling reads as the library's values and is written back as it was written (this
+    /// JSON is part of pipeline fingerprints).
+    #[test]
+    fn transforms_are_written_back_as_written() {
+        let written = r#"[{"resize":256},{"resize":[30,40]},{"center_crop":224},{"center_crop":[24,20]},{"normalize":"imagenet"},{"normalize":"half"},{"normalize":{"mean":[0.498039],"std":[0.501961]}}]"#;
+        let transforms: Vec<Transform> = serde_json::from_str(written).unwrap();
+        assert_eq!(
+            transforms,
+            [
+                Transform::Resize(Resize::ShorterSide(256)),
+                Transform::Resize(Resize::Exact {
+                    height: 30,
+                    width: 40
+                }),
+                Transform::CenterCrop {
+                    height: 224,
+                    width: 224
+                },
+                Transform::CenterCrop {
+                    height: 24,
+                    width: 20
+                },
+                Transform::Normalize(Normalize::imagenet()),
+                Transform::Normalize(Normalize::half()),
+                Transform::Normalize(Normalize {
+                    mean: vec![0.498039],
+                    std: vec![0.501961]
+                }),
+            ]
+        );
+        assert_eq!(serde_json::to_string(&transforms).unwrap(), written);
+        let channels: Vec<Channels> = serde_json::from_str(r#"["rgb","gray"]"#).unwrap();
+        assert_eq!(channels, [Channels::Rgb, Channels::Gray]);
+    }
+
+    /// A square crop written as `[n, n]`, or a preset's values written out, come back in the
+    /// short form.
+    #[test]
+    fn equivalent_spellings_are_written_in_the_short_form() {
+        let transforms: Vec<Transform> = serde_json::from_str(
+            r#"[{"center_crop":[24,24]},{"normalize":{"mean":[0.5],"std":[0.5]}}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_string(&transforms).unwrap(),
+            r#"[{"center_crop":24},{"normalize":"half"}]"#
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_written_form() {
+        for (json, form) in [
+            (r#"{"resize":"big"}"#, "Size"),
+            (r#"{"center_crop":[1,2,3]}"#, "Size"),
+            (r#"{"resize":5000000000}"#, "Size"),
+            (r#"{"normalize":"foo"}"#, "Normalize"),
+        ] {
+            let error = serde_json::from_str::<Transform>(json).unwrap_err();
+            assert!(
+                error.to_string().contains(&format!(
+                    "did not match any variant of untagged enum {form}"
+                )),
+                "{json}: {error}"
+            );
+        }
+    }
+}
