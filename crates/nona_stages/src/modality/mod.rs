@@ -1,7 +1,8 @@
 //! One module per modality, each with its `[preprocess.<modality>]` options, its probe (what
 //! `preprocess` checks in a sample file) and its preparation (how `embed` turns samples into
 //! backbone input, a window of them at a time). The dispatch on [`Modality`] is here: a new
-//! modality is a module plus one arm in each `match` of this file.
+//! modality is a module plus one arm in each `match` on `Modality`, [`ModalityConfig`] and
+//! [`Inputs`].
 
 pub(crate) mod audio;
 pub(crate) mod image;
