@@ -144,7 +144,8 @@ impl InputKind {
 }
 
 /// A pooling a pipeline may choose by name (which ones a backbone offers: [`RegistryEntry::poolings`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PoolingOption {
     /// Text: the `[CLS]` token's hidden state.
     Cls,

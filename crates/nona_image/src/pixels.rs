@@ -1,13 +1,17 @@
 //! Decoded integer pixels in channel-planar (CHW) layout, and the geometric transforms on them.
 
+use serde::{Deserialize, Serialize};
+
 use crate::resize::{Sample, resize_plane};
 use crate::tensor::ImageTensor;
 
-/// Output colour layout.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Output colour layout; written `rgb` (the default) or `gray` in configuration files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Channels {
     /// Three channels R, G, B, like PIL's `.convert("RGB")`: grayscale is replicated and alpha
     /// is dropped (not composited onto a background).
+    #[default]
     Rgb,
     /// One luminance channel, like PIL's `.convert("L")`: colour becomes
     /// `(R*19595 + G*38470 + B*7471 + 0x8000) >> 16` (ITU-R 601-2 weights) and alpha is dropped.

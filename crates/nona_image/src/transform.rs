@@ -1,7 +1,14 @@
-//! Declarative transforms, applied in order by [`crate::Preprocessor`].
+//! Declarative transforms, applied in order by [`crate::Preprocessor`], and their serde form
+//! (see [`Transform`]).
 
-/// How to resize; both variants use PIL's bilinear filter with antialiasing.
-#[derive(Clone, Debug, PartialEq, Eq)]
+mod written;
+
+use serde::{Deserialize, Serialize};
+
+/// How to resize; both variants use PIL's bilinear filter with antialiasing. Written `N`
+/// (shorter side) or `[height, width]` (exact).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(from = "written::Size")]
 pub enum Resize {
     /// Resize to exactly this size (torchvision `Resize((h, w))`).
     Exact {
@@ -13,6 +20,15 @@ pub enum Resize {
     /// Scale so the shorter side becomes this length, keeping the aspect ratio
     /// (torchvision `Resize(n)`): the longer side is `floor(n * long / short)`.
     ShorterSide(usize),
+}
+
+impl Serialize for Resize {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            Self::ShorterSide(side) => side.serialize(serializer),
+            Self::Exact { height, width } => [height, width].serialize(serializer),
+        }
+    }
 }
 
 impl Resize {
@@ -41,7 +57,10 @@ impl Resize {
 /// Per-channel `(x - mean) / std` on the float tensor (torchvision `Normalize`).
 ///
 /// `mean` and `std` hold either one value per output channel or a single value used for all.
-#[derive(Clone, Debug, PartialEq)]
+/// Written `"imagenet"`, `"half"` or `{ mean = [...], std = [...] }`; the presets' values are
+/// written back by name.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(from = "written::Normalize", into = "written::Normalize")]
 pub struct Normalize {
     /// Subtracted from each channel.
     pub mean: Vec<f32>,
@@ -81,11 +100,20 @@ impl Normalize {
 
 /// One preprocessing step. Resize and crop act on integer pixels; `Normalize` acts on the float
 /// tensor (pixels divided by the bit depth's maximum, like ToTensor) and must come after them.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// In configuration files a transform is a one-key table: `{ resize = 256 }`,
+/// `{ center_crop = 224 }` (or `[h, w]`), `{ normalize = "imagenet" }`.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Transform {
     /// Bilinear antialiased resize (PIL `Image.resize(..., BILINEAR)`).
     Resize(Resize),
     /// torchvision `CenterCrop((height, width))`: zero-pads sides that are smaller than the crop.
+    /// A square crop is written back as one number.
+    #[serde(
+        serialize_with = "written::serialize_crop",
+        deserialize_with = "written::deserialize_crop"
+    )]
     CenterCrop {
         /// Output height.
         height: usize,

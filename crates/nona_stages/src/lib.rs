@@ -7,6 +7,7 @@ mod common;
 mod embed;
 mod embedding_table;
 pub mod knn;
+mod modality;
 mod preprocess;
 pub mod report;
 pub mod surfaces;

@@ -1,179 +1,41 @@
-//! The `embed` stage: streams the `samples` table through the modality's input preparation and a
-//! pretrained backbone, writing the `embeddings` table (id, label, group, embedding).
+//! The `embed` stage: streams the `samples` table through the modality's input preparation
+//! ([`crate::modality`]) and a pretrained backbone, writing the `embeddings` table (id, label,
+//! group, embedding).
 //!
-//! Per modality ([`Prepare`]): images are decoded and transformed (`image.rs`), texts tokenised
-//! with the backbone's own tokenizer and batched by similar length (`text.rs`), audio clips
-//! decoded, downmixed, resampled, optionally denoised and windowed (`audio.rs`).
-//!
-//! Preparation runs on a dedicated rayon pool (candle's matmuls use the global one), one window
-//! of samples ahead of the backbone, so memory stays bounded by two windows whatever the dataset
-//! size. A sample that fails to prepare becomes an errors-table row; the others are written in
-//! the order of the samples table.
+//! The section is [`config`]; the weights and tokenizer are found in [`weights`]; preparation
+//! runs on a dedicated rayon pool (candle's matmuls use the global one), one window of samples
+//! ahead of the backbone ([`decode_loop`]), so memory stays bounded by two windows whatever the
+//! dataset size. A sample that fails to prepare becomes an errors-table row; the others are
+//! written in the order of the samples table.
 
-mod audio;
-mod image;
-mod text;
+pub(crate) mod config;
+mod decode_loop;
+mod weights;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use anyhow::{Context, anyhow};
 use arrow::array::{Float64Array, StringArray};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use nona_backbones::backbone::{RegistryEntry, registry_entry};
 use nona_backbones::{
-    Backbone, BackboneInput, BuildOptions, DeviceKind, InputKind, PoolingOption, ResolvedTokenizer,
+    Backbone, BuildOptions, DeviceKind, InputKind, PoolingOption, ResolvedTokenizer,
     ResolvedWeights, WeightsLocator, backbone_names,
 };
 use nona_datasets::SampleRoot;
 use nona_pipeline::config::{ConfigError, Modality, Pipeline, did_you_mean};
-use nona_pipeline::{Plan, RowError, Stage, StageContext, StageRun, UnitOutput};
-use serde::{Deserialize, Serialize};
+use nona_pipeline::{Plan, Stage, StageContext, StageRun, UnitOutput};
 use serde_json::json;
 
 use crate::common::OnError;
-use crate::preprocess::{PreprocessConfig, PreprocessStage, TextSource};
-
-/// `weights = "synthetic"`: deterministic pseudo-random weights, for tests and demos; every output
-/// says so.
-pub const SYNTHETIC_WEIGHTS: &str = "synthetic";
-
-/// The `[embed]` section.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmbedConfig {
-    /// Backbone name (`resnet18`, …, `minilm_l6`, `whisper_tiny_en`, `hubert_base`).
-    pub backbone: String,
-    /// A weights file (relative to this pipeline file), or `"synthetic"`; by default the weights
-    /// are looked up in `$NONA_WEIGHTS_DIR` (default `weights/`), then the Hugging Face cache.
-    #[serde(default)]
-    pub weights: Option<String>,
-    /// Text backbones: a `tokenizer.json` or `vocab.txt` (relative to this pipeline file); by
-    /// default the one next to the weights, then in the weights directory, then the Hugging Face
-    /// cache.
-    #[serde(default)]
-    pub tokenizer: Option<String>,
-    /// How hidden states are pooled (`cls`, `mean`, `mean_all`, `first`; which ones depends on the
-    /// backbone). Default: the backbone's (CLS for BERT/DistilBERT, mean for MiniLM, Whisper and
-    /// HuBERT).
-    #[serde(default)]
-    pub pooling: Option<PoolingName>,
-    /// L2-normalise every embedding. Default: the backbone's (true for MiniLM, else false).
-    #[serde(default)]
-    pub normalize: Option<bool>,
-    /// `cpu` or `cuda` (needs a build with the `cuda` feature).
-    #[serde(default = "default_device")]
-    pub device: String,
-    /// Samples per backbone call.
-    #[serde(default = "default_batch_size")]
-    pub batch_size: usize,
-    /// Samples per work unit and per Parquet part.
-    #[serde(default = "default_shard_rows")]
-    pub shard_rows: usize,
-    /// Threads that decode and transform inputs (default: all cores).
-    #[serde(default)]
-    pub decode_threads: Option<usize>,
-    /// What to do with a sample that cannot be decoded.
-    #[serde(default)]
-    pub on_error: OnError,
-}
-
-/// The poolings a pipeline can name (see [`PoolingOption`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PoolingName {
-    /// Text: the `[CLS]` token.
-    Cls,
-    /// Text: mean over real tokens; audio: mean over the frames that carry audio.
-    Mean,
-    /// Whisper: mean over all frames of the 30 s window.
-    MeanAll,
-    /// HuBERT: the first frame.
-    First,
-}
-
-impl PoolingName {
-    fn option(self) -> PoolingOption {
-        match self {
-            Self::Cls => PoolingOption::Cls,
-            Self::Mean => PoolingOption::Mean,
-            Self::MeanAll => PoolingOption::MeanAll,
-            Self::First => PoolingOption::First,
-        }
-    }
-}
-
-fn default_device() -> String {
-    "cpu".to_owned()
-}
-fn default_batch_size() -> usize {
-    16
-}
-fn default_shard_rows() -> usize {
-    256
-}
-
-/// Where the backbone's weights come from.
-#[derive(Debug, Clone)]
-enum WeightsSource {
-    Synthetic,
-    Locator(WeightsLocator),
-}
-
-/// One sample of the `samples` table.
-#[derive(Debug, Clone)]
-struct Sample {
-    id: String,
-    input: String,
-    label: f64,
-    group: Option<String>,
-    source_row: i64,
-}
-
-/// The modality's options, checked when the pipeline is read.
-enum ModalityConfig {
-    Image(image::ImageConfig),
-    Text(text::TextConfig),
-    Audio(audio::AudioConfig),
-}
-
-/// The modality's input preparation, ready to run (after the backbone is built).
-enum Inputs {
-    Image(image::ImageInputs),
-    Text(Box<text::TextInputs>),
-    Audio(audio::AudioInputs),
-}
-
-/// How one modality turns samples into backbone input.
-trait Prepare: Sync {
-    /// A prepared sample (decoded image, token ids, audio clip).
-    type Item: Send;
-
-    /// How many samples are prepared together, one such window ahead of the backbone.
-    fn window(&self, batch_size: usize, unit_len: usize) -> usize;
-
-    /// Prepares `samples` on the decode `pool`: one result per sample, in order; an error is the
-    /// message of the sample's errors-table row.
-    fn prepare(
-        &self,
-        samples: &[Sample],
-        pool: &rayon::ThreadPool,
-    ) -> Vec<Result<Self::Item, String>>;
-
-    /// Groups prepared items (indices into `items`) into backbone batches of at most
-    /// `batch_size`; every index appears once.
-    fn batches(&self, items: &[&Self::Item], batch_size: usize) -> Vec<Vec<usize>>;
-
-    /// The backbone input of one batch.
-    fn input(&self, items: &[&Self::Item], device: &Device) -> anyhow::Result<BackboneInput>;
-
-    /// The errors-table `source` of a sample that failed.
-    fn source(&self, sample: &Sample) -> String {
-        sample.input.clone()
-    }
-}
+use crate::modality::text::TextSource;
+use crate::modality::{Inputs, ModalityConfig, Sample, audio, image, input_kind, text};
+use crate::preprocess::{PreprocessConfig, PreprocessStage};
+use config::{EmbedConfig, SYNTHETIC_WEIGHTS};
+use decode_loop::{Embedded, embed_unit};
+use weights::WeightsSource;
 
 /// The embed stage.
 pub struct EmbedStage {
@@ -187,8 +49,6 @@ pub struct EmbedStage {
     manifest: PathBuf,
     /// Where sample files may be read from; `None` when the samples are texts, not files.
     sample_root: Option<SampleRoot>,
-    /// The image options as JSON (text and audio describe theirs once loaded).
-    preprocess_json: String,
     /// The weights found (with their digest), once asked for; unset for synthetic weights.
     resolved: OnceLock<ResolvedWeights>,
     /// A text backbone's tokenizer, once asked for.
@@ -215,60 +75,11 @@ struct Loaded {
 }
 
 impl EmbedStage {
-    /// The weights file found and its digest (resolved once); `None` for synthetic weights.
-    fn resolved(&self) -> anyhow::Result<Option<&ResolvedWeights>> {
-        let WeightsSource::Locator(locator) = &self.weights else {
-            return Ok(None);
-        };
-        if self.resolved.get().is_none() {
-            let _ = self
-                .resolved
-                .set(locator.resolve(self.entry.name, &self.entry.weights)?);
-        }
-        Ok(self.resolved.get())
-    }
-
-    /// The tokenizer of a text backbone (found after the weights, which it may sit next to).
-    fn tokenizer(&self) -> anyhow::Result<Option<&ResolvedTokenizer>> {
-        let Some(spec) = &self.entry.tokenizer else {
-            return Ok(None);
-        };
-        if self.tokenizer.get().is_none() {
-            let weights_path = self.resolved()?.map(|r| r.path.clone());
-            let locator = match &self.weights {
-                WeightsSource::Locator(locator) => locator.clone(),
-                WeightsSource::Synthetic => WeightsLocator::from_env(),
-            };
-            let _ = self.tokenizer.set(locator.resolve_tokenizer(
-                self.entry.name,
-                spec,
-                self.tokenizer_file.as_deref(),
-                weights_path.as_deref(),
-            )?);
-        }
-        Ok(self.tokenizer.get())
-    }
-
-    fn weights_label(&self) -> String {
-        match self.resolved.get() {
-            Some(resolved) => resolved.sha256.clone(),
-            None => SYNTHETIC_WEIGHTS.to_owned(),
-        }
-    }
-
     /// The pooling and normalisation in effect.
     fn pooling(&self) -> (Option<PoolingOption>, bool) {
         self.entry
             .resolve(&self.options)
             .map_or((None, false), |r| (r.pooling, r.normalize))
-    }
-}
-
-fn input_kind(modality: Modality) -> InputKind {
-    match modality {
-        Modality::Image => InputKind::Image,
-        Modality::Text => InputKind::Text,
-        Modality::Audio => InputKind::Audio,
     }
 }
 
@@ -362,7 +173,7 @@ impl Stage for EmbedStage {
             None => WeightsSource::Locator(WeightsLocator::from_env()),
         };
         let options = BuildOptions {
-            pooling: config.pooling.map(PoolingName::option),
+            pooling: config.pooling,
             normalize: config.normalize,
         };
         if let Some(entry) = entry
@@ -444,10 +255,6 @@ impl Stage for EmbedStage {
         Ok(Self {
             sample_root: reads_files
                 .then(|| SampleRoot::new(&dataset.root, dataset.allow_outside_root)),
-            preprocess_json: match &modality {
-                ModalityConfig::Image(image) => image.json(),
-                ModalityConfig::Text(_) | ModalityConfig::Audio(_) => String::new(),
-            },
             manifest: dataset.manifest_path(),
             config,
             entry,
@@ -490,41 +297,19 @@ impl Stage for EmbedStage {
         self.config.on_error == OnError::Fail
     }
 
+    /// Builds the backbone and the modality's input preparation, and reads the samples.
     fn load<'s>(&'s self, ctx: &StageContext) -> anyhow::Result<EmbedRun<'s>> {
         let device = self.device.device()?;
-        let vb = match self.resolved()? {
-            Some(resolved) => {
-                let tensors = resolved
-                    .load(&device)
-                    .with_context(|| format!("loading {}", resolved.path.display()))?;
-                candle_nn::VarBuilder::from_tensors(tensors, candle_core::DType::F32, &device)
-            }
-            None => candle_nn::VarBuilder::from_backend(
-                Box::new(nona_backbones::weights::SyntheticWeights),
-                candle_core::DType::F32,
-                device.clone(),
-            ),
-        };
-        let backbone =
-            nona_backbones::build_backbone_with(&self.config.backbone, vb, &self.options)?;
+        let backbone = self.build_backbone(&device)?;
         let tokenizer = self.tokenizer()?;
         let dim = backbone.dim();
-        let spec = backbone.input();
-        let inputs = match &self.modality {
-            ModalityConfig::Image(image) => Inputs::Image(image.inputs()),
-            ModalityConfig::Text(text) => {
-                let tokenizer = tokenizer.ok_or_else(|| {
-                    anyhow!("text backbone `{}` has no tokenizer", self.entry.name)
-                })?;
-                Inputs::Text(Box::new(text.inputs(tokenizer, &spec, &self.manifest)?))
-            }
-            ModalityConfig::Audio(audio) => Inputs::Audio(audio.inputs(&spec)?),
-        };
-        let preprocess_json = match &inputs {
-            Inputs::Image(_) => self.preprocess_json.clone(),
-            Inputs::Text(text) => text.json(),
-            Inputs::Audio(audio) => audio.json(),
-        };
+        let inputs = self.modality.inputs(
+            self.entry.name,
+            &backbone.input(),
+            tokenizer,
+            &self.manifest,
+        )?;
+        let preprocess_json = inputs.json();
         let threads = self
             .config
             .decode_threads
@@ -637,136 +422,4 @@ impl StageRun for EmbedRun<'_> {
             ..UnitOutput::default()
         })
     }
-}
-
-/// What one unit produced: the samples embedded (in samples-table order), their embeddings
-/// row-major, and the samples that failed.
-struct Embedded<'a> {
-    kept: Vec<&'a Sample>,
-    values: Vec<f32>,
-    errors: Vec<RowError>,
-}
-
-/// Prepares `samples` window by window on the decode pool (window `i + 1` while the backbone
-/// runs window `i`), embeds the prepared ones in the batches `prepare` forms, and puts the rows
-/// back in sample order.
-fn embed_unit<'a, P: Prepare>(
-    prepare: &P,
-    state: &Loaded,
-    samples: &'a [Sample],
-    batch_size: usize,
-    ctx: &StageContext,
-) -> anyhow::Result<Embedded<'a>> {
-    let window = prepare.window(batch_size, samples.len()).max(1);
-    let windows: Vec<&[Sample]> = samples.chunks(window).collect();
-    let run = |chunk: &[Sample]| prepare_inside_root(prepare, state, chunk);
-    let mut out = Embedded {
-        kept: Vec::new(),
-        values: Vec::new(),
-        errors: Vec::new(),
-    };
-    std::thread::scope(|scope| -> anyhow::Result<()> {
-        let mut next = windows.first().map(|w| scope.spawn(move || run(w)));
-        for (index, chunk) in windows.iter().enumerate() {
-            let prepared = next
-                .take()
-                .expect("a preparation is pending")
-                .join()
-                .map_err(|_| anyhow!("decoding thread panicked"))?;
-            next = windows.get(index + 1).map(|w| scope.spawn(move || run(w)));
-            let mut items = Vec::with_capacity(chunk.len());
-            let mut owners = Vec::with_capacity(chunk.len());
-            for (sample, result) in chunk.iter().zip(prepared) {
-                match result {
-                    Ok(item) => {
-                        owners.push(sample);
-                        items.push(item);
-                    }
-                    Err(message) => out.errors.push(RowError {
-                        id: Some(sample.id.clone()),
-                        source: prepare.source(sample),
-                        message,
-                    }),
-                }
-            }
-            let refs: Vec<&P::Item> = items.iter().collect();
-            let mut rows: Vec<Option<Vec<f32>>> = vec![None; items.len()];
-            for batch in prepare.batches(&refs, batch_size) {
-                let members: Vec<&P::Item> = batch.iter().map(|&i| refs[i]).collect();
-                let input = prepare.input(&members, &state.device)?;
-                let pooled = embed_batch(state, &input)?;
-                for (&i, row) in batch.iter().zip(pooled.chunks(state.dim)) {
-                    rows[i] = Some(row.to_vec());
-                }
-            }
-            for (sample, row) in owners.into_iter().zip(rows) {
-                let row = row.ok_or_else(|| anyhow!("sample `{}` was not embedded", sample.id))?;
-                out.kept.push(sample);
-                out.values.extend(row);
-            }
-            ctx.progress.advance(chunk.len() as u64);
-        }
-        Ok(())
-    })?;
-    Ok(out)
-}
-
-/// Prepares the samples whose files are inside the allowed folders (preprocess checked them, but
-/// a file may have become a link since, or the samples table may have been edited); the others
-/// fail without being opened.
-fn prepare_inside_root<P: Prepare>(
-    prepare: &P,
-    state: &Loaded,
-    chunk: &[Sample],
-) -> Vec<Result<P::Item, String>> {
-    let Some(root) = &state.sample_root else {
-        return prepare.prepare(chunk, &state.pool);
-    };
-    let checks: Vec<Result<(), String>> = chunk
-        .iter()
-        .map(|sample| root.check(Path::new(&sample.input)))
-        .collect();
-    let inside: Vec<Sample> = chunk
-        .iter()
-        .zip(&checks)
-        .filter(|(_, check)| check.is_ok())
-        .map(|(sample, _)| sample.clone())
-        .collect();
-    let mut prepared = prepare.prepare(&inside, &state.pool).into_iter();
-    checks
-        .into_iter()
-        .map(|check| match check {
-            Ok(()) => prepared
-                .next()
-                .unwrap_or_else(|| Err("not prepared".to_owned())),
-            Err(message) => Err(message),
-        })
-        .collect()
-}
-
-/// Runs the backbone on one batch and returns the pooled embeddings, row-major.
-fn embed_batch(state: &Loaded, input: &BackboneInput) -> anyhow::Result<Vec<f32>> {
-    let backbone = state
-        .backbone
-        .lock()
-        .map_err(|_| anyhow!("backbone lock poisoned"))?;
-    let pooled = backbone.embed(input)?;
-    Ok(pooled
-        .to_device(&Device::Cpu)?
-        .flatten_all()?
-        .to_vec1::<f32>()?)
-}
-
-/// Stacks equally sized `f32` rows into one tensor of `shape` (first dimension: the rows).
-fn stack_rows(rows: &[&[f32]], shape: &[usize], device: &Device) -> anyhow::Result<Tensor> {
-    let mut data = Vec::with_capacity(shape.iter().product());
-    for row in rows {
-        data.extend_from_slice(row);
-    }
-    Ok(Tensor::from_vec(data, shape, device)?)
-}
-
-/// `path` as the manifest location of a samples-table row, for errors about text in a column.
-fn manifest_row(manifest: &Path, source_row: i64) -> String {
-    format!("{}:row {source_row}", manifest.display())
 }

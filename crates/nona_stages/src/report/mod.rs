@@ -110,7 +110,7 @@ impl ReportRun<'_> {
 fn weights_of(metadata: &nona_table::Metadata) -> Weights {
     match metadata.get("nona.weights_sha256").map(String::as_str) {
         None => Weights::Unrecorded,
-        Some(crate::embed::SYNTHETIC_WEIGHTS) => Weights::Random,
+        Some(crate::embed::config::SYNTHETIC_WEIGHTS) => Weights::Random,
         Some(sha256) => Weights::Pretrained {
             sha256: sha256.to_owned(),
         },

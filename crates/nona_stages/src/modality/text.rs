@@ -1,5 +1,6 @@
-//! Text: the input column's text (or the `.txt` file it names) → the backbone's own tokenizer,
-//! truncated to the model's maximum (or `max_tokens`) → batches of similar length within a unit.
+//! Text: `[preprocess.text]` (where the text is, how many tokens are read); the probe reads a
+//! `.txt` sample as UTF-8; preparation tokenises with the backbone's own tokenizer, truncated to
+//! the model's maximum (or `max_tokens`), and batches texts of similar length within a unit.
 
 use std::path::{Path, PathBuf};
 
@@ -9,19 +10,63 @@ use nona_backbones::{BackboneInput, InputSpec, ResolvedTokenizer, TokenizerForma
 use nona_pipeline::config::{ConfigError, Pipeline};
 use nona_text::{Encoded, TextTokenizer, TokenBatch, plan_batches};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Prepare, Sample, manifest_row};
-use crate::preprocess::{PreprocessConfig, TextOptions, TextSource, read_text_file};
+use super::{Prepare, Sample};
+use crate::preprocess::PreprocessConfig;
+
+/// `[preprocess.text]`: where the text of a sample is and how much of it the backbone reads.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TextOptions {
+    /// `column`: the input column holds the text; `file`: it names a UTF-8 text file (relative to
+    /// `dataset.root`, through `input_template` when set).
+    #[serde(default)]
+    pub(crate) source: TextSource,
+    /// Truncate every text to this many tokens, special tokens included (default: the
+    /// backbone's maximum, e.g. 512 for BERT, 256 for MiniLM).
+    #[serde(default)]
+    pub(crate) max_tokens: Option<usize>,
+}
+
+/// Where a text sample's text is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum TextSource {
+    /// In the manifest's input column.
+    #[default]
+    Column,
+    /// In a file the input column names.
+    File,
+}
+
+/// The fewest tokens a text can be truncated to: `[CLS]`, one token, `[SEP]`.
+pub(crate) const MIN_TOKENS: usize = 3;
+
+/// Checks that a text sample's file is UTF-8 and not blank.
+pub(super) fn probe(path: &Path) -> Result<(), String> {
+    let text = read_text_file(path)?;
+    if text.trim().is_empty() {
+        return Err("empty or whitespace-only text".to_owned());
+    }
+    Ok(())
+}
+
+/// Reads a text sample's file as UTF-8.
+fn read_text_file(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read file: {e}"))?;
+    String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))
+}
 
 /// The checked `[preprocess.text]` options.
-pub(super) struct TextConfig {
+pub(crate) struct TextConfig {
     options: TextOptions,
 }
 
 impl TextConfig {
     /// Checks `max_tokens` against the backbone's maximum.
-    pub(super) fn from_pipeline(
+    pub(crate) fn from_pipeline(
         pipeline: &Pipeline,
         preprocess: &PreprocessConfig,
         entry: Option<&RegistryEntry>,
@@ -75,7 +120,7 @@ impl TextConfig {
 }
 
 /// Tokenises texts and pads batches of similar length.
-pub(super) struct TextInputs {
+pub(crate) struct TextInputs {
     tokenizer: TextTokenizer,
     source: TextSource,
     manifest: PathBuf,
@@ -133,9 +178,10 @@ impl Prepare for TextInputs {
         })
     }
 
+    /// A text from the manifest is named by its row there (`manifest:row N`).
     fn source(&self, sample: &Sample) -> String {
         match self.source {
-            TextSource::Column => manifest_row(&self.manifest, sample.source_row),
+            TextSource::Column => format!("{}:row {}", self.manifest.display(), sample.source_row),
             TextSource::File => sample.input.clone(),
         }
     }

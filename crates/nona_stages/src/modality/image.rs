@@ -1,17 +1,57 @@
-//! Images: decode → `[preprocess.image]` transforms → NCHW batches of one size.
+//! Images: `[preprocess.image]` (channels and `nona_image` transforms); the probe decodes the
+//! header; preparation decodes and transforms each image, then stacks a window into one NCHW
+//! batch (the transforms end in one fixed size).
 
+use std::path::Path;
 use std::sync::Arc;
 
 use candle_core::Device;
 use nona_backbones::BackboneInput;
-use nona_image::{ImageTensor, Preprocessor};
+use nona_image::{Channels, ImageTensor, Preprocessor, Resize, Transform};
 use nona_pipeline::config::{ConfigError, Pipeline};
+use serde::{Deserialize, Serialize};
 
 use super::{Prepare, Sample, stack_rows};
-use crate::preprocess::{self, ImageOptions, PreprocessConfig};
+use crate::preprocess::PreprocessConfig;
+
+/// `[preprocess.image]`: how images become backbone input.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ImageOptions {
+    /// `rgb` (grayscale replicated to 3 channels) or `gray`.
+    #[serde(default)]
+    pub(crate) channels: Channels,
+    /// Applied in order, e.g. `[{ resize = 256 }, { center_crop = 224 }, { normalize = "imagenet" }]`.
+    #[serde(default)]
+    pub(crate) transforms: Vec<Transform>,
+}
+
+impl ImageOptions {
+    /// Whether every image leaves the transforms with the same size (needed for batching).
+    fn has_fixed_size(&self) -> bool {
+        self.transforms.iter().rev().find_map(|t| match t {
+            Transform::Resize(Resize::Exact { .. }) | Transform::CenterCrop { .. } => Some(true),
+            Transform::Resize(Resize::ShorterSide(_)) => Some(false),
+            Transform::Normalize(_) => None,
+        }) == Some(true)
+    }
+}
+
+/// Checks that an image file's header decodes to a non-empty image.
+pub(super) fn probe(path: &Path) -> Result<(), String> {
+    let (width, height) = ::image::ImageReader::open(path)
+        .and_then(|r| r.with_guessed_format())
+        .map_err(|e| format!("cannot open image: {e}"))?
+        .into_dimensions()
+        .map_err(|e| format!("not a decodable image: {e}"))?;
+    if width == 0 || height == 0 {
+        return Err(format!("image has zero size ({width}×{height})"));
+    }
+    Ok(())
+}
 
 /// The checked `[preprocess.image]` options.
-pub(super) struct ImageConfig {
+pub(crate) struct ImageConfig {
     options: ImageOptions,
     preprocessor: Arc<Preprocessor>,
 }
@@ -19,13 +59,13 @@ pub(super) struct ImageConfig {
 impl ImageConfig {
     /// Checks that the transforms make RGB images of one fixed size; `None` (with `errors`
     /// filled) when they cannot be built.
-    pub(super) fn from_pipeline(
+    pub(crate) fn from_pipeline(
         pipeline: &Pipeline,
         preprocess: &PreprocessConfig,
         errors: &mut Vec<ConfigError>,
     ) -> Option<Self> {
         let image = preprocess.image.clone().unwrap_or_default();
-        if image.channels != preprocess::Channels::Rgb {
+        if image.channels != Channels::Rgb {
             errors.push(pipeline.error_at(
                 "preprocess.image.channels",
                 "image backbones take RGB input: set channels = \"rgb\"",
@@ -37,7 +77,7 @@ impl ImageConfig {
                 "images are batched, so the transforms must end in a fixed size: add an exact `resize = [h, w]` or a `center_crop`",
             ));
         }
-        match Preprocessor::new(nona_image::Channels::Rgb, image.to_image_transforms()) {
+        match Preprocessor::new(Channels::Rgb, image.transforms.clone()) {
             Ok(preprocessor) => Some(Self {
                 options: image,
                 preprocessor: Arc::new(preprocessor),
@@ -50,20 +90,29 @@ impl ImageConfig {
     }
 
     /// The transforms as JSON, for the `nona.preprocess` metadata.
-    pub(super) fn json(&self) -> String {
+    pub(crate) fn json(&self) -> String {
         serde_json::to_string(&self.options).unwrap_or_default()
     }
 
     pub(super) fn inputs(&self) -> ImageInputs {
         ImageInputs {
             preprocessor: Arc::clone(&self.preprocessor),
+            json: self.json(),
         }
     }
 }
 
 /// Decodes and transforms images.
-pub(super) struct ImageInputs {
+pub(crate) struct ImageInputs {
     preprocessor: Arc<Preprocessor>,
+    /// [`ImageConfig::json`].
+    json: String,
+}
+
+impl ImageInputs {
+    pub(super) fn json(&self) -> String {
+        self.json.clone()
+    }
 }
 
 impl Prepare for ImageInputs {

@@ -1,0 +1,155 @@
+//! One module per modality, each with its `[preprocess.<modality>]` options, its probe (what
+//! `preprocess` checks in a sample file) and its preparation (how `embed` turns samples into
+//! backbone input, a window of them at a time). The dispatch on [`Modality`] is here: a new
+//! modality is a module plus one arm in each `match` on `Modality`, [`ModalityConfig`] and
+//! [`Inputs`].
+
+pub(crate) mod audio;
+pub(crate) mod image;
+pub(crate) mod text;
+
+use std::path::Path;
+
+use anyhow::anyhow;
+use candle_core::{Device, Tensor};
+use nona_backbones::{BackboneInput, InputKind, InputSpec, ResolvedTokenizer};
+use nona_pipeline::config::Modality;
+
+use text::{TextOptions, TextSource};
+
+/// One row of the `samples` table, as `embed` reads it.
+#[derive(Debug, Clone)]
+pub(crate) struct Sample {
+    pub(crate) id: String,
+    /// A file path, or the text itself (text with `source = "column"`).
+    pub(crate) input: String,
+    pub(crate) label: f64,
+    pub(crate) group: Option<String>,
+    pub(crate) source_row: i64,
+}
+
+/// What a backbone must read to embed samples of `modality`.
+pub(crate) fn input_kind(modality: Modality) -> InputKind {
+    match modality {
+        Modality::Image => InputKind::Image,
+        Modality::Text => InputKind::Text,
+        Modality::Audio => InputKind::Audio,
+    }
+}
+
+/// The modality of the samples a dataset layout holds.
+pub(crate) fn of_layout(input: nona_datasets::Input) -> Modality {
+    match input {
+        nona_datasets::Input::ImageFile => Modality::Image,
+        nona_datasets::Input::AudioFile => Modality::Audio,
+        nona_datasets::Input::Text => Modality::Text,
+    }
+}
+
+/// Whether a sample's input names a file (images, audio, texts with `source = "file"`) rather
+/// than being the text itself.
+pub(crate) fn input_is_file(modality: Modality, text: Option<&TextOptions>) -> bool {
+    modality != Modality::Text || text.is_some_and(|t| t.source == TextSource::File)
+}
+
+/// Checks that a sample file exists, is a non-empty regular file, and that `modality` can read
+/// it (see each modality's `probe`).
+pub(crate) fn probe_file(path: &Path, modality: Modality) -> Result<(), String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read file: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".to_owned());
+    }
+    if meta.len() == 0 {
+        return Err("file is empty (0 bytes)".to_owned());
+    }
+    match modality {
+        Modality::Image => image::probe(path),
+        Modality::Text => text::probe(path),
+        Modality::Audio => audio::probe(path),
+    }
+}
+
+/// The modality's options as `embed` checked them when the pipeline was read.
+pub(crate) enum ModalityConfig {
+    Image(image::ImageConfig),
+    Text(text::TextConfig),
+    Audio(audio::AudioConfig),
+}
+
+impl ModalityConfig {
+    /// The input preparation for the built backbone `name` (which reads `spec`; a text backbone
+    /// brings its `tokenizer`). `manifest` names text rows in errors.
+    pub(crate) fn inputs(
+        &self,
+        name: &str,
+        spec: &InputSpec,
+        tokenizer: Option<&ResolvedTokenizer>,
+        manifest: &Path,
+    ) -> anyhow::Result<Inputs> {
+        Ok(match self {
+            Self::Image(image) => Inputs::Image(image.inputs()),
+            Self::Text(text) => {
+                let tokenizer =
+                    tokenizer.ok_or_else(|| anyhow!("text backbone `{name}` has no tokenizer"))?;
+                Inputs::Text(Box::new(text.inputs(tokenizer, spec, manifest)?))
+            }
+            Self::Audio(audio) => Inputs::Audio(audio.inputs(spec)?),
+        })
+    }
+}
+
+/// The modality's input preparation, ready to run.
+pub(crate) enum Inputs {
+    Image(image::ImageInputs),
+    Text(Box<text::TextInputs>),
+    Audio(audio::AudioInputs),
+}
+
+impl Inputs {
+    /// The options in effect, as JSON for the `nona.preprocess` metadata.
+    pub(crate) fn json(&self) -> String {
+        match self {
+            Self::Image(image) => image.json(),
+            Self::Text(text) => text.json(),
+            Self::Audio(audio) => audio.json(),
+        }
+    }
+}
+
+/// How one modality turns samples into backbone input.
+pub(crate) trait Prepare: Sync {
+    /// A prepared sample (decoded image, token ids, audio clip).
+    type Item: Send;
+
+    /// How many samples are prepared together, one such window ahead of the backbone.
+    fn window(&self, batch_size: usize, unit_len: usize) -> usize;
+
+    /// Prepares `samples` on the decode `pool`: one result per sample, in order; an error is the
+    /// message of the sample's errors-table row.
+    fn prepare(
+        &self,
+        samples: &[Sample],
+        pool: &rayon::ThreadPool,
+    ) -> Vec<Result<Self::Item, String>>;
+
+    /// Groups prepared items (indices into `items`) into backbone batches of at most
+    /// `batch_size`; every index appears once.
+    fn batches(&self, items: &[&Self::Item], batch_size: usize) -> Vec<Vec<usize>>;
+
+    /// The backbone input of one batch.
+    fn input(&self, items: &[&Self::Item], device: &Device) -> anyhow::Result<BackboneInput>;
+
+    /// The errors-table `source` of a sample that failed.
+    fn source(&self, sample: &Sample) -> String {
+        sample.input.clone()
+    }
+}
+
+/// Stacks equally sized `f32` rows into one tensor of `shape` (first dimension: the rows).
+fn stack_rows(rows: &[&[f32]], shape: &[usize], device: &Device) -> anyhow::Result<Tensor> {
+    let mut data = Vec::with_capacity(shape.iter().product());
+    for row in rows {
+        data.extend_from_slice(row);
+    }
+    Ok(Tensor::from_vec(data, shape, device)?)
+}
