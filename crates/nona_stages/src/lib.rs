@@ -8,6 +8,7 @@ mod common;
 mod embed;
 mod embedding_table;
 pub mod knn;
+pub mod predict;
 mod preprocess;
 pub mod report;
 pub mod surfaces;
