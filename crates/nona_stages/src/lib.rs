@@ -5,6 +5,7 @@
 //! one in `CONSTRUCTORS`.
 
 mod common;
+mod dataset;
 mod embed;
 mod embedding_table;
 pub mod knn;
@@ -45,6 +46,8 @@ fn boxed<S: Stage + 'static>(
 /// Builds the stages `pipeline` declares, checking each section (keys, types, values, files).
 /// All problems are reported together.
 pub fn build(pipeline: &Pipeline) -> Result<Vec<Box<dyn Stage>>, ConfigErrors> {
+    // `[dataset]` is shared by the stages that read samples: a mistake in it is reported once.
+    dataset::read(pipeline)?;
     let mut stages: Vec<Box<dyn Stage>> = Vec::new();
     let mut errors = Vec::new();
     for construct in CONSTRUCTORS {

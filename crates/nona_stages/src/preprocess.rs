@@ -20,8 +20,8 @@ use anyhow::Context;
 use arrow::array::{Float64Array, Int64Array, StringArray};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use nona_datasets::{Layout, SampleRoot};
-use nona_pipeline::config::{ConfigError, DatasetConfig, Modality, Pipeline, did_you_mean};
+use nona_datasets::{DatasetConfig, Layout, Modality, SampleRoot};
+use nona_pipeline::config::{ConfigError, Pipeline, did_you_mean};
 use nona_pipeline::{Plan, RowError, Stage, StageContext, UnitOutput, fingerprint};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -387,9 +387,7 @@ impl PreprocessStage {
                 pipeline.error_at("preprocess.shard_rows", "`shard_rows` must be at least 1"),
             );
         }
-        let dataset = pipeline
-            .require_dataset("preprocess")
-            .map_err(|e| vec![e])?;
+        let dataset = &crate::dataset::require(pipeline, "preprocess").map_err(|e| vec![e])?;
         if config.image.is_some() && dataset.modality != Modality::Image {
             errors.push(pipeline.error_at(
                 "preprocess.image",
@@ -654,11 +652,7 @@ fn check_layout(
         )]);
     };
     let mut errors = Vec::new();
-    let modality = match layout.input() {
-        nona_datasets::Input::ImageFile => Modality::Image,
-        nona_datasets::Input::AudioFile => Modality::Audio,
-        nona_datasets::Input::Text => Modality::Text,
-    };
+    let modality = layout.modality();
     if dataset.modality != modality {
         errors.push(pipeline.error_at(
             "dataset.modality",
@@ -669,9 +663,7 @@ fn check_layout(
             ),
         ));
     }
-    if layout.input() == nona_datasets::Input::Text
-        && text.is_some_and(|t| t.source == TextSource::File)
-    {
+    if modality == Modality::Text && text.is_some_and(|t| t.source == TextSource::File) {
         errors.push(pipeline.error_at(
             "preprocess.text.source",
             format!("the `{name}` layout gives the texts themselves: use `source = \"column\"`"),

@@ -27,8 +27,8 @@ use nona_backbones::{
     Backbone, BackboneInput, BuildOptions, DeviceKind, InputKind, PoolingOption, ResolvedTokenizer,
     ResolvedWeights, WeightsLocator, backbone_names,
 };
-use nona_datasets::SampleRoot;
-use nona_pipeline::config::{ConfigError, Modality, Pipeline, did_you_mean};
+use nona_datasets::{Modality, SampleRoot};
+use nona_pipeline::config::{ConfigError, Pipeline, did_you_mean};
 use nona_pipeline::{Plan, RowError, Stage, StageContext, UnitOutput};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -299,10 +299,11 @@ impl EmbedStage {
                 ),
             ));
         }
-        let dataset = match pipeline.require_dataset("embed") {
+        let dataset = crate::dataset::require(pipeline, "embed");
+        let dataset = match &dataset {
             Ok(dataset) => Some(dataset),
             Err(error) => {
-                errors.push(error);
+                errors.push(error.clone());
                 None
             }
         };
