@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::{SampleRoot, Source};
+
 /// What kind of sample the dataset holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -64,6 +66,31 @@ impl DatasetConfig {
     /// The manifest's full path.
     pub fn manifest_path(&self) -> PathBuf {
         self.root.join(&self.manifest)
+    }
+
+    /// The columns a plain manifest is read through: id, input, label, and the group's if set.
+    pub fn manifest_columns(&self) -> Vec<&str> {
+        let mut columns = vec![
+            self.id_column.as_str(),
+            self.input_column.as_str(),
+            self.label_column.as_str(),
+        ];
+        columns.extend(self.group_column.as_deref());
+        columns
+    }
+
+    /// What a layout adapter reads (and, with `work_dir`, where it may write derived files).
+    pub fn layout_source(&self, work_dir: Option<PathBuf>) -> Source {
+        Source {
+            root: self.root.clone(),
+            manifest: self.manifest.clone(),
+            work_dir,
+        }
+    }
+
+    /// Where sample files may be read from: inside `root`, unless `allow_outside_root`.
+    pub fn sample_root(&self) -> SampleRoot {
+        SampleRoot::new(&self.root, self.allow_outside_root)
     }
 }
 

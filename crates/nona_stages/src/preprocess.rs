@@ -450,7 +450,7 @@ impl PreprocessStage {
                 ),
             ));
         } else if let Some(layout) = layout {
-            if let Err(error) = layout.check(&layout_source(dataset, None)) {
+            if let Err(error) = layout.check(&dataset.layout_source(None)) {
                 errors.push(pipeline.error_at(
                     "dataset.manifest",
                     format!("not the `{}` layout: {error}", layout.name()),
@@ -459,7 +459,7 @@ impl PreprocessStage {
         } else if layout_ok
             && let Err(error) = nona_table::read_manifest_columns(
                 &dataset.manifest_path(),
-                &manifest_columns(dataset),
+                &dataset.manifest_columns(),
             )
         {
             errors.push(pipeline.error_at("dataset.manifest", error.to_string()));
@@ -472,7 +472,7 @@ impl PreprocessStage {
             dataset: dataset.clone(),
             manifest: dataset.manifest_path(),
             layout,
-            sample_root: SampleRoot::new(&dataset.root, dataset.allow_outside_root),
+            sample_root: dataset.sample_root(),
             rows: Vec::new(),
         }))
     }
@@ -692,27 +692,6 @@ fn check_layout(
     }
 }
 
-/// What a layout adapter reads (and, with `work_dir`, where it may write derived files).
-fn layout_source(dataset: &DatasetConfig, work_dir: Option<PathBuf>) -> nona_datasets::Source {
-    nona_datasets::Source {
-        root: dataset.root.clone(),
-        manifest: dataset.manifest.clone(),
-        work_dir,
-    }
-}
-
-fn manifest_columns(dataset: &DatasetConfig) -> Vec<&str> {
-    let mut columns = vec![
-        dataset.id_column.as_str(),
-        dataset.input_column.as_str(),
-        dataset.label_column.as_str(),
-    ];
-    if let Some(group) = &dataset.group_column {
-        columns.push(group);
-    }
-    columns
-}
-
 impl Stage for PreprocessStage {
     fn name(&self) -> &'static str {
         "preprocess"
@@ -769,11 +748,11 @@ impl Stage for PreprocessStage {
                 // Absolute, since sample paths are joined to the dataset root.
                 let files = std::path::absolute(ctx.dir_path().join("files"))?;
                 self.sample_root = self.sample_root.clone().also_allow(&files);
-                let source = layout_source(&self.dataset, Some(files));
+                let source = self.dataset.layout_source(Some(files));
                 layout.read(&source)?
             }
             None => {
-                let names = manifest_columns(&self.dataset);
+                let names = self.dataset.manifest_columns();
                 let table = nona_table::read_manifest_columns(&self.manifest, &names)?;
                 let group_index = self.dataset.group_column.as_ref().map(|_| 3);
                 (0..table.row_origin.len())

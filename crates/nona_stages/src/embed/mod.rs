@@ -350,8 +350,7 @@ impl EmbedStage {
                 .as_ref()
                 .is_some_and(|t| t.source == TextSource::File);
         Ok(Some(Self {
-            sample_root: reads_files
-                .then(|| SampleRoot::new(&dataset.root, dataset.allow_outside_root)),
+            sample_root: reads_files.then(|| dataset.sample_root()),
             preprocess_json: match &modality {
                 ModalityConfig::Image(image) => image.json(),
                 ModalityConfig::Text(_) | ModalityConfig::Audio(_) => String::new(),
