@@ -8,34 +8,34 @@ use arrow::array::{
     StringArray,
 };
 use arrow::buffer::OffsetBuffer;
-use arrow::datatypes::{DataType, Field};
+use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 
 use crate::TableError;
+use crate::schemas::float32_item;
 
 /// Packs row-major `values` (rows × `dim`) as a non-null `FixedSizeList<Float32, dim>` column.
 pub fn embedding_array(values: Vec<f32>, dim: usize) -> FixedSizeListArray {
-    assert!(
-        dim > 0 && values.len().is_multiple_of(dim),
-        "{} values do not form rows of {dim}",
-        values.len()
-    );
-    let item = Arc::new(Field::new("item", DataType::Float32, false));
-    let values: ArrayRef = Arc::new(Float32Array::from(values));
-    FixedSizeListArray::new(item, dim as i32, values, None)
+    let values = embedding_values(values, dim);
+    FixedSizeListArray::new(float32_item(), dim as i32, values, None)
 }
 
 /// Packs row-major `values` (rows × `dim`) as a non-null `List<Float32>` column (for tables whose
 /// rows may differ in width between parts).
 pub fn embedding_list_array(values: Vec<f32>, dim: usize) -> ListArray {
+    let values = embedding_values(values, dim);
+    let offsets = OffsetBuffer::from_lengths(std::iter::repeat_n(dim, values.len() / dim));
+    ListArray::new(float32_item(), offsets, values, None)
+}
+
+/// The items of an embedding column, checked to form whole rows of `dim`.
+fn embedding_values(values: Vec<f32>, dim: usize) -> ArrayRef {
     assert!(
         dim > 0 && values.len().is_multiple_of(dim),
         "{} values do not form rows of {dim}",
         values.len()
     );
-    let item = Arc::new(Field::new("item", DataType::Float32, false));
-    let offsets = OffsetBuffer::from_lengths(std::iter::repeat_n(dim, values.len() / dim));
-    ListArray::new(item, offsets, Arc::new(Float32Array::from(values)), None)
+    Arc::new(Float32Array::from(values))
 }
 
 /// Reads an embedding column as row-major values and the width `d`: a `FixedSizeList<Float32, d>`,
@@ -222,7 +222,7 @@ fn column<'a>(batch: &'a RecordBatch, name: &str, path: &Path) -> Result<&'a Arr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::datatypes::Schema;
+    use arrow::datatypes::{Field, Schema};
 
     fn batch_of(column: ArrayRef) -> RecordBatch {
         let schema = Schema::new(vec![Field::new("e", column.data_type().clone(), false)]);

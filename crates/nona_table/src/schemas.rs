@@ -232,7 +232,7 @@ fn nullable(field: Field) -> Field {
 }
 
 /// The non-null Float32 items of an embedding column.
-fn float32_item() -> FieldRef {
+pub(crate) fn float32_item() -> FieldRef {
     Arc::new(Field::new("item", DataType::Float32, false))
 }
 
