@@ -5,8 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-mod predict;
-
 use clap::{Parser, Subcommand};
 use nona_pipeline::config::{Pipeline, parse_override};
 use nona_pipeline::engine::{Engine, RunOptions, StageOutcome, StageReport};
@@ -188,12 +186,12 @@ fn main() -> ExitCode {
             embedding_column,
             label_column,
         } => {
-            let columns = predict::PredictColumns {
+            let columns = nona_stages::predict::PredictColumns {
                 id: &id_column,
                 embedding: &embedding_column,
                 label: &label_column,
             };
-            match predict::predict(&model, &input, &output, &columns) {
+            match nona_stages::predict::predict(&model, &input, &output, &columns) {
                 Ok(rows) => {
                     println!("{rows} predictions → {}", output.display());
                     ExitCode::SUCCESS

@@ -6,7 +6,7 @@
 
 use calamine::{Data, Reader, Xlsx, open_workbook};
 
-use crate::{DatasetError, Input, Layout, Row, Source};
+use crate::{DatasetError, Layout, Modality, Row, Source};
 
 /// The `books` layout.
 pub struct Books;
@@ -68,8 +68,8 @@ impl Layout for Books {
         "books"
     }
 
-    fn input(&self) -> Input {
-        Input::Text
+    fn modality(&self) -> Modality {
+        Modality::Text
     }
 
     fn check(&self, source: &Source) -> Result<(), DatasetError> {

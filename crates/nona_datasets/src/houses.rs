@@ -4,7 +4,7 @@
 //! `n_bedroom.jpg`, `n_bathroom.jpg` and `n_kitchen.jpg` beside it. A sample is the curbside
 //! photo (`n_frontal.jpg`) and the price.
 
-use crate::{DatasetError, Input, Layout, Row, Source, read_to_string};
+use crate::{DatasetError, Layout, Modality, Row, Source, read_to_string};
 
 /// The `houses` layout.
 pub struct Houses;
@@ -16,8 +16,8 @@ impl Layout for Houses {
         "houses"
     }
 
-    fn input(&self) -> Input {
-        Input::ImageFile
+    fn modality(&self) -> Modality {
+        Modality::Image
     }
 
     fn check(&self, source: &Source) -> Result<(), DatasetError> {

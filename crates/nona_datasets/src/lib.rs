@@ -1,5 +1,7 @@
-//! Dataset adapters: each turns one public dataset layout (the files as their publisher
-//! distributes them) into manifest rows (id, input, label, group) for the `preprocess` stage.
+//! The `[dataset]` section ([`DatasetConfig`]: root, manifest, [`Modality`], columns,
+//! [`LabelTransform`]) and the dataset adapters: each turns one public dataset layout (the files
+//! as their publisher distributes them) into manifest rows (id, input, label, group) for the
+//! `preprocess` stage.
 //!
 //! A pipeline picks one with `[dataset] layout = "<name>"`; without it, the manifest is a plain
 //! CSV/Parquet table and needs no adapter. Every adapter reads the file that `dataset.manifest`
@@ -10,6 +12,7 @@
 //! plain manifest: they must stay inside the dataset root ([`SampleRoot`]).
 
 mod books;
+mod config;
 mod confine;
 mod houses;
 mod medsegbench;
@@ -20,22 +23,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use books::Books;
+pub use config::{DatasetConfig, LabelTransform, Modality};
 pub use confine::SampleRoot;
 pub use houses::Houses;
 pub use medsegbench::MedSegBench;
 pub use pitchfork::Pitchfork;
 pub use udacity::Udacity;
-
-/// What a row's `input` holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Input {
-    /// An image file, relative to the dataset root (or absolute).
-    ImageFile,
-    /// An audio file, relative to the dataset root (or absolute).
-    AudioFile,
-    /// The text itself.
-    Text,
-}
 
 /// Where an adapter reads from and may write to.
 #[derive(Debug, Clone)]
@@ -70,7 +63,8 @@ impl Source {
 pub struct Row {
     /// Unique sample id.
     pub id: Option<String>,
-    /// A file path (relative to the root) or the text, see [`Layout::input`].
+    /// A file path (relative to the root, or absolute) or the text itself, see
+    /// [`Layout::modality`].
     pub input: Option<String>,
     /// The regression target as written in the file.
     pub label: Option<String>,
@@ -124,8 +118,8 @@ pub trait Layout: Sync {
     /// The name a pipeline uses (`[dataset] layout = "houses"`).
     fn name(&self) -> &'static str;
 
-    /// What [`Row::input`] holds.
-    fn input(&self) -> Input;
+    /// The samples' modality: an image or audio file [`Row::input`] names, or the text it holds.
+    fn modality(&self) -> Modality;
 
     /// A cheap check that `source` looks like this layout (file exists, header or tables
     /// present), for `nona validate`.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use candle_core::npy::NpzTensors;
 use candle_core::{DType, Tensor};
 
-use crate::{DatasetError, Input, Layout, Row, Source};
+use crate::{DatasetError, Layout, Modality, Row, Source};
 
 /// The `medsegbench` layout.
 pub struct MedSegBench;
@@ -127,8 +127,8 @@ impl Layout for MedSegBench {
         "medsegbench"
     }
 
-    fn input(&self) -> Input {
-        Input::ImageFile
+    fn modality(&self) -> Modality {
+        Modality::Image
     }
 
     fn check(&self, source: &Source) -> Result<(), DatasetError> {

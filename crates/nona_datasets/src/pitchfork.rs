@@ -10,7 +10,7 @@ use std::path::Path;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
-use crate::{DatasetError, Input, Layout, Row, Source};
+use crate::{DatasetError, Layout, Modality, Row, Source};
 
 /// The `pitchfork` layout.
 pub struct Pitchfork;
@@ -45,8 +45,8 @@ impl Layout for Pitchfork {
         "pitchfork"
     }
 
-    fn input(&self) -> Input {
-        Input::Text
+    fn modality(&self) -> Modality {
+        Modality::Text
     }
 
     fn check(&self, source: &Source) -> Result<(), DatasetError> {

@@ -17,7 +17,7 @@ use std::path::Path;
 
 use nona_table::CsvLines;
 
-use crate::{DatasetError, Input, Layout, Row, Source, file_name, file_stem, read_to_string};
+use crate::{DatasetError, Layout, Modality, Row, Source, file_name, file_stem, read_to_string};
 
 /// The `udacity` layout.
 pub struct Udacity;
@@ -31,8 +31,8 @@ impl Layout for Udacity {
         "udacity"
     }
 
-    fn input(&self) -> Input {
-        Input::ImageFile
+    fn modality(&self) -> Modality {
+        Modality::Image
     }
 
     fn check(&self, source: &Source) -> Result<(), DatasetError> {

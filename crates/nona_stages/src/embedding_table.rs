@@ -66,45 +66,43 @@ impl EmbeddingTable {
             dim: 0,
             metadata: dataset.metadata().clone(),
         };
-        for (index, part) in dataset.parts().iter().enumerate() {
-            for batch in dataset.read_part(index)? {
-                let file = &part.path;
-                let ids = nona_table::string_column(&batch, &columns.id, file)?;
-                let labels = nona_table::numeric_column_as_f64(&batch, &columns.label, file)?;
-                let groups = nona_table::optional_string_column(&batch, &columns.group, file)?;
-                let (features, dim) = nona_table::embedding_rows(&batch, &columns.embedding, file)?;
-                if batch.num_rows() == 0 {
-                    continue;
-                }
-                if table.dim != 0 && dim != table.dim {
-                    anyhow::bail!(
-                        "{}: column `{}` has width {dim}, earlier parts have {}",
-                        file.display(),
-                        columns.embedding,
-                        table.dim
-                    );
-                }
-                table.dim = dim;
-                for row in 0..batch.num_rows() {
-                    let label = labels[row];
-                    let values = &features[row * dim..(row + 1) * dim];
-                    if !label.is_finite() || values.iter().any(|v| !v.is_finite()) {
-                        anyhow::bail!(
-                            "{}: row {row} (id `{}`) has a non-finite label or embedding value",
-                            file.display(),
-                            ids.value(row)
-                        );
-                    }
-                    table.ids.push(ids.value(row).to_owned());
-                    table.labels.push(label);
-                    table.groups.push(
-                        groups
-                            .filter(|g| !g.is_null(row))
-                            .map(|g| g.value(row).to_owned()),
-                    );
-                }
-                table.features.extend_from_slice(&features);
+        for batch in dataset.batches() {
+            let (batch, file) = batch?;
+            let ids = nona_table::string_column(&batch, &columns.id, file)?;
+            let labels = nona_table::numeric_column_as_f64(&batch, &columns.label, file)?;
+            let groups = nona_table::optional_string_column(&batch, &columns.group, file)?;
+            let (features, dim) = nona_table::embedding_rows(&batch, &columns.embedding, file)?;
+            if batch.num_rows() == 0 {
+                continue;
             }
+            if table.dim != 0 && dim != table.dim {
+                anyhow::bail!(
+                    "{}: column `{}` has width {dim}, earlier parts have {}",
+                    file.display(),
+                    columns.embedding,
+                    table.dim
+                );
+            }
+            table.dim = dim;
+            for row in 0..batch.num_rows() {
+                let label = labels[row];
+                let values = &features[row * dim..(row + 1) * dim];
+                if !label.is_finite() || values.iter().any(|v| !v.is_finite()) {
+                    anyhow::bail!(
+                        "{}: row {row} (id `{}`) has a non-finite label or embedding value",
+                        file.display(),
+                        ids.value(row)
+                    );
+                }
+                table.ids.push(ids.value(row).to_owned());
+                table.labels.push(label);
+                table.groups.push(
+                    groups
+                        .filter(|g| !g.is_null(row))
+                        .map(|g| g.value(row).to_owned()),
+                );
+            }
+            table.features.extend_from_slice(&features);
         }
         if table.ids.len() < 2 {
             anyhow::bail!(

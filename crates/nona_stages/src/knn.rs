@@ -195,23 +195,22 @@ fn read_splits(predictions: &Path) -> anyhow::Result<BTreeMap<u64, BTreeMap<Stri
     let dataset = nona_table::Dataset::open(predictions)?;
     let mut splits: BTreeMap<u64, BTreeMap<String, String>> = BTreeMap::new();
     let mut seen_cell_of_seed: BTreeMap<u64, i64> = BTreeMap::new();
-    for (index, part) in dataset.parts().iter().enumerate() {
-        for batch in dataset.read_part(index)? {
-            let cells = nona_table::i64_column(&batch, "cell", &part.path)?;
-            let seeds = nona_table::i64_column(&batch, "seed", &part.path)?;
-            let ids = nona_table::string_column(&batch, "id", &part.path)?;
-            let names = nona_table::string_column(&batch, "split", &part.path)?;
-            for row in 0..batch.num_rows() {
-                let seed = seeds.value(row) as u64;
-                let cell = *seen_cell_of_seed
+    for batch in dataset.batches() {
+        let (batch, path) = batch?;
+        let cells = nona_table::i64_column(&batch, "cell", path)?;
+        let seeds = nona_table::i64_column(&batch, "seed", path)?;
+        let ids = nona_table::string_column(&batch, "id", path)?;
+        let names = nona_table::string_column(&batch, "split", path)?;
+        for row in 0..batch.num_rows() {
+            let seed = seeds.value(row) as u64;
+            let cell = *seen_cell_of_seed
+                .entry(seed)
+                .or_insert_with(|| cells.value(row));
+            if cell == cells.value(row) {
+                splits
                     .entry(seed)
-                    .or_insert_with(|| cells.value(row));
-                if cell == cells.value(row) {
-                    splits
-                        .entry(seed)
-                        .or_default()
-                        .insert(ids.value(row).to_owned(), names.value(row).to_owned());
-                }
+                    .or_default()
+                    .insert(ids.value(row).to_owned(), names.value(row).to_owned());
             }
         }
     }
@@ -222,27 +221,25 @@ fn read_splits(predictions: &Path) -> anyhow::Result<BTreeMap<u64, BTreeMap<Stri
 fn read_heads(embeddings: &Path) -> anyhow::Result<BTreeMap<i64, SourceRows>> {
     let dataset = nona_table::Dataset::open(embeddings)?;
     let mut heads: BTreeMap<i64, SourceRows> = BTreeMap::new();
-    for (index, part) in dataset.parts().iter().enumerate() {
-        for batch in dataset.read_part(index)? {
-            let path = &part.path;
-            let cells = nona_table::i64_column(&batch, "cell", path)?;
-            let seeds = nona_table::i64_column(&batch, "seed", path)?;
-            let head_names = nona_table::string_column(&batch, "head", path)?;
-            let ids = nona_table::string_column(&batch, "id", path)?;
-            let names = nona_table::string_column(&batch, "split", path)?;
-            let labels = nona_table::f64_column(&batch, "label", path)?;
-            let (features, dim) = nona_table::embedding_rows(&batch, "embedding", path)?;
-            for row in 0..batch.num_rows() {
-                let rows = heads.entry(cells.value(row)).or_default();
-                rows.seed = seeds.value(row) as u64;
-                rows.head = Some(head_names.value(row).to_owned());
-                rows.dim = dim;
-                rows.ids.push(ids.value(row).to_owned());
-                rows.splits.push(names.value(row).to_owned());
-                rows.labels.push(labels.value(row));
-                rows.features
-                    .extend_from_slice(&features[row * dim..(row + 1) * dim]);
-            }
+    for batch in dataset.batches() {
+        let (batch, path) = batch?;
+        let cells = nona_table::i64_column(&batch, "cell", path)?;
+        let seeds = nona_table::i64_column(&batch, "seed", path)?;
+        let head_names = nona_table::string_column(&batch, "head", path)?;
+        let ids = nona_table::string_column(&batch, "id", path)?;
+        let names = nona_table::string_column(&batch, "split", path)?;
+        let labels = nona_table::f64_column(&batch, "label", path)?;
+        let (features, dim) = nona_table::embedding_rows(&batch, "embedding", path)?;
+        for row in 0..batch.num_rows() {
+            let rows = heads.entry(cells.value(row)).or_default();
+            rows.seed = seeds.value(row) as u64;
+            rows.head = Some(head_names.value(row).to_owned());
+            rows.dim = dim;
+            rows.ids.push(ids.value(row).to_owned());
+            rows.splits.push(names.value(row).to_owned());
+            rows.labels.push(labels.value(row));
+            rows.features
+                .extend_from_slice(&features[row * dim..(row + 1) * dim]);
         }
     }
     Ok(heads)

@@ -4,10 +4,12 @@
 //! [`nona_pipeline::Stage`]; [`REGISTRY`] lists them.
 
 mod common;
+mod dataset;
 mod embed;
 mod embedding_table;
 pub mod knn;
 mod modality;
+pub mod predict;
 mod preprocess;
 pub mod report;
 pub mod surfaces;
@@ -42,5 +44,7 @@ pub const STAGES: &[&str] = &registry::stage_names::<{ REGISTRY.len() }>(REGISTR
 /// Builds the stages `pipeline` declares, checking each section (keys, types, values, files).
 /// All problems are reported together.
 pub fn build(pipeline: &Pipeline) -> Result<Vec<Box<dyn DynStage>>, ConfigErrors> {
+    // `[dataset]` is shared by the stages that read samples: a mistake in it is reported once.
+    dataset::read(pipeline)?;
     registry::build(REGISTRY, pipeline)
 }

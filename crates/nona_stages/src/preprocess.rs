@@ -20,8 +20,8 @@ use anyhow::Context;
 use arrow::array::{Float64Array, Int64Array, StringArray};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use nona_datasets::{Layout, SampleRoot};
-use nona_pipeline::config::{ConfigError, DatasetConfig, Modality, Pipeline};
+use nona_datasets::{DatasetConfig, Layout, Modality, SampleRoot};
+use nona_pipeline::config::{ConfigError, Pipeline};
 use nona_pipeline::{Plan, Stage, StageContext, StageRun, UnitOutput, fingerprint};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -31,7 +31,7 @@ use crate::common::{OnError, default_shard_rows};
 use crate::modality::audio::AudioOptions;
 use crate::modality::image::ImageOptions;
 use crate::modality::text::{MIN_TOKENS, TextOptions};
-use manifest::{ManifestRow, check_layout, layout_source, manifest_columns};
+use manifest::{ManifestRow, check_layout};
 
 /// The `[preprocess]` section.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -103,7 +103,7 @@ impl Stage for PreprocessStage {
                 pipeline.error_at("preprocess.shard_rows", "`shard_rows` must be at least 1"),
             );
         }
-        let dataset = pipeline.require_dataset(Self::NAME).map_err(|e| vec![e])?;
+        let dataset = &crate::dataset::require(pipeline, Self::NAME).map_err(|e| vec![e])?;
         if config.image.is_some() && dataset.modality != Modality::Image {
             errors.push(pipeline.error_at(
                 "preprocess.image",
@@ -166,7 +166,7 @@ impl Stage for PreprocessStage {
                 ),
             ));
         } else if let Some(layout) = layout {
-            if let Err(error) = layout.check(&layout_source(dataset, None)) {
+            if let Err(error) = layout.check(&dataset.layout_source(None)) {
                 errors.push(pipeline.error_at(
                     "dataset.manifest",
                     format!("not the `{}` layout: {error}", layout.name()),
@@ -175,7 +175,7 @@ impl Stage for PreprocessStage {
         } else if layout_ok
             && let Err(error) = nona_table::read_manifest_columns(
                 &dataset.manifest_path(),
-                &manifest_columns(dataset),
+                &dataset.manifest_columns(),
             )
         {
             errors.push(pipeline.error_at("dataset.manifest", error.to_string()));
@@ -188,7 +188,7 @@ impl Stage for PreprocessStage {
             dataset: dataset.clone(),
             manifest: dataset.manifest_path(),
             layout,
-            sample_root: SampleRoot::new(&dataset.root, dataset.allow_outside_root),
+            sample_root: dataset.sample_root(),
         })
     }
 
@@ -213,11 +213,11 @@ impl Stage for PreprocessStage {
                 // Absolute, since sample paths are joined to the dataset root.
                 let files = std::path::absolute(ctx.dir_path().join("files"))?;
                 sample_root = sample_root.also_allow(&files);
-                let source = layout_source(&self.dataset, Some(files));
+                let source = self.dataset.layout_source(Some(files));
                 layout.read(&source)?
             }
             None => {
-                let names = manifest_columns(&self.dataset);
+                let names = self.dataset.manifest_columns();
                 let table = nona_table::read_manifest_columns(&self.manifest, &names)?;
                 let group_index = self.dataset.group_column.as_ref().map(|_| 3);
                 (0..table.row_origin.len())

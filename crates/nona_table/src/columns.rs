@@ -8,34 +8,34 @@ use arrow::array::{
     StringArray,
 };
 use arrow::buffer::OffsetBuffer;
-use arrow::datatypes::{DataType, Field};
+use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 
 use crate::TableError;
+use crate::schemas::float32_item;
 
 /// Packs row-major `values` (rows × `dim`) as a non-null `FixedSizeList<Float32, dim>` column.
 pub fn embedding_array(values: Vec<f32>, dim: usize) -> FixedSizeListArray {
-    assert!(
-        dim > 0 && values.len().is_multiple_of(dim),
-        "{} values do not form rows of {dim}",
-        values.len()
-    );
-    let item = Arc::new(Field::new("item", DataType::Float32, false));
-    let values: ArrayRef = Arc::new(Float32Array::from(values));
-    FixedSizeListArray::new(item, dim as i32, values, None)
+    let values = embedding_values(values, dim);
+    FixedSizeListArray::new(float32_item(), dim as i32, values, None)
 }
 
 /// Packs row-major `values` (rows × `dim`) as a non-null `List<Float32>` column (for tables whose
 /// rows may differ in width between parts).
 pub fn embedding_list_array(values: Vec<f32>, dim: usize) -> ListArray {
+    let values = embedding_values(values, dim);
+    let offsets = OffsetBuffer::from_lengths(std::iter::repeat_n(dim, values.len() / dim));
+    ListArray::new(float32_item(), offsets, values, None)
+}
+
+/// The items of an embedding column, checked to form whole rows of `dim`.
+fn embedding_values(values: Vec<f32>, dim: usize) -> ArrayRef {
     assert!(
         dim > 0 && values.len().is_multiple_of(dim),
         "{} values do not form rows of {dim}",
         values.len()
     );
-    let item = Arc::new(Field::new("item", DataType::Float32, false));
-    let offsets = OffsetBuffer::from_lengths(std::iter::repeat_n(dim, values.len() / dim));
-    ListArray::new(item, offsets, Arc::new(Float32Array::from(values)), None)
+    Arc::new(Float32Array::from(values))
 }
 
 /// Reads an embedding column as row-major values and the width `d`: a `FixedSizeList<Float32, d>`,
@@ -49,36 +49,12 @@ pub fn embedding_rows(
     if let Some(list) = column.as_any().downcast_ref::<ListArray>() {
         return list_rows(list, name, path);
     }
-    let list = column
-        .as_any()
-        .downcast_ref::<FixedSizeListArray>()
-        .ok_or_else(|| {
-            TableError::column(
-                path,
-                format!(
-                    "column `{name}` is {}, expected FixedSizeList<Float32, d> or List<Float32>",
-                    column.data_type()
-                ),
-            )
-        })?;
-    let values = list
-        .values()
-        .as_any()
-        .downcast_ref::<Float32Array>()
-        .ok_or_else(|| {
-            TableError::column(
-                path,
-                format!(
-                    "column `{name}` holds {}, expected Float32 items",
-                    list.value_type()
-                ),
-            )
-        })?;
+    let list = downcast::<FixedSizeListArray>(column, path, |found| {
+        format!("column `{name}` is {found}, expected FixedSizeList<Float32, d> or List<Float32>")
+    })?;
+    let values = float_items(list.values(), name, path)?;
     if list.null_count() > 0 {
-        return Err(TableError::column(
-            path,
-            format!("column `{name}` has null rows"),
-        ));
+        return Err(null_rows(name, path));
     }
     let dim = list.value_length() as usize;
     let start = list.offset() * dim;
@@ -88,10 +64,7 @@ pub fn embedding_rows(
 
 fn list_rows(list: &ListArray, name: &str, path: &Path) -> Result<(Vec<f32>, usize), TableError> {
     if list.null_count() > 0 {
-        return Err(TableError::column(
-            path,
-            format!("column `{name}` has null rows"),
-        ));
+        return Err(null_rows(name, path));
     }
     let dim = list.value_length(0) as usize;
     if let Some(row) = (0..list.len()).find(|&r| list.value_length(r) as usize != dim) {
@@ -105,22 +78,20 @@ fn list_rows(list: &ListArray, name: &str, path: &Path) -> Result<(Vec<f32>, usi
     }
     let mut values = Vec::with_capacity(list.len() * dim);
     for row in 0..list.len() {
-        let item = list.value(row);
-        let floats = item
-            .as_any()
-            .downcast_ref::<Float32Array>()
-            .ok_or_else(|| {
-                TableError::column(
-                    path,
-                    format!(
-                        "column `{name}` holds {}, expected Float32 items",
-                        item.data_type()
-                    ),
-                )
-            })?;
-        values.extend_from_slice(floats.values());
+        values.extend_from_slice(float_items(&list.value(row), name, path)?.values());
     }
     Ok((values, dim))
+}
+
+/// The items of a list column's rows, which must be Float32.
+fn float_items<'a>(
+    items: &'a ArrayRef,
+    name: &str,
+    path: &Path,
+) -> Result<&'a Float32Array, TableError> {
+    downcast(items, path, |found| {
+        format!("column `{name}` holds {found}, expected Float32 items")
+    })
 }
 
 /// A non-null Utf8 column.
@@ -129,23 +100,7 @@ pub fn string_column<'a>(
     name: &str,
     path: &Path,
 ) -> Result<&'a StringArray, TableError> {
-    let column = column(batch, name, path)?;
-    let strings = column
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .ok_or_else(|| {
-            TableError::column(
-                path,
-                format!("column `{name}` is {}, expected Utf8", column.data_type()),
-            )
-        })?;
-    if strings.null_count() > 0 {
-        return Err(TableError::column(
-            path,
-            format!("column `{name}` has null rows"),
-        ));
-    }
-    Ok(strings)
+    non_null(column(batch, name, path)?, name, path, "Utf8")
 }
 
 /// A nullable Utf8 column, or `None` when the table has no such column (or an all-null one of
@@ -155,26 +110,18 @@ pub fn optional_string_column<'a>(
     name: &str,
     path: &Path,
 ) -> Result<Option<&'a StringArray>, TableError> {
-    match batch.schema().index_of(name) {
-        Err(_) => Ok(None),
-        Ok(_) => {
-            let column = column(batch, name, path)?;
-            if column.data_type() == &DataType::Null {
-                // An all-null column as pandas/pyarrow write it (`[None] * n`).
-                return Ok(None);
-            }
-            column
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .map(Some)
-                .ok_or_else(|| {
-                    TableError::column(
-                        path,
-                        format!("column `{name}` is {}, expected Utf8", column.data_type()),
-                    )
-                })
-        }
+    if batch.schema().index_of(name).is_err() {
+        return Ok(None);
     }
+    let column = column(batch, name, path)?;
+    if column.data_type() == &DataType::Null {
+        // An all-null column as pandas/pyarrow write it (`[None] * n`).
+        return Ok(None);
+    }
+    downcast(column, path, |found| {
+        format!("column `{name}` is {found}, expected Utf8")
+    })
+    .map(Some)
 }
 
 /// A non-null Float64 column.
@@ -183,26 +130,7 @@ pub fn f64_column<'a>(
     name: &str,
     path: &Path,
 ) -> Result<&'a Float64Array, TableError> {
-    let column = column(batch, name, path)?;
-    let floats = column
-        .as_any()
-        .downcast_ref::<Float64Array>()
-        .ok_or_else(|| {
-            TableError::column(
-                path,
-                format!(
-                    "column `{name}` is {}, expected Float64",
-                    column.data_type()
-                ),
-            )
-        })?;
-    if floats.null_count() > 0 {
-        return Err(TableError::column(
-            path,
-            format!("column `{name}` has null rows"),
-        ));
-    }
-    Ok(floats)
+    non_null(column(batch, name, path)?, name, path, "Float64")
 }
 
 /// A non-null numeric column (any integer or float type) as `f64` values, e.g. labels that a
@@ -223,10 +151,7 @@ pub fn numeric_column_as_f64(
         ));
     }
     if column.null_count() > 0 {
-        return Err(TableError::column(
-            path,
-            format!("column `{name}` has null rows"),
-        ));
+        return Err(null_rows(name, path));
     }
     let cast = arrow::compute::cast(column, &DataType::Float64)
         .map_err(|e| TableError::column(path, format!("column `{name}`: {e}")))?;
@@ -243,23 +168,39 @@ pub fn i64_column<'a>(
     name: &str,
     path: &Path,
 ) -> Result<&'a Int64Array, TableError> {
-    let column = column(batch, name, path)?;
-    let ints = column
-        .as_any()
-        .downcast_ref::<Int64Array>()
-        .ok_or_else(|| {
-            TableError::column(
-                path,
-                format!("column `{name}` is {}, expected Int64", column.data_type()),
-            )
-        })?;
-    if ints.null_count() > 0 {
-        return Err(TableError::column(
-            path,
-            format!("column `{name}` has null rows"),
-        ));
+    non_null(column(batch, name, path)?, name, path, "Int64")
+}
+
+/// `column` as an `A` (whose Arrow type is called `expected` in the error) without nulls.
+fn non_null<'a, A: Array + 'static>(
+    column: &'a ArrayRef,
+    name: &str,
+    path: &Path,
+    expected: &str,
+) -> Result<&'a A, TableError> {
+    let array = downcast::<A>(column, path, |found| {
+        format!("column `{name}` is {found}, expected {expected}")
+    })?;
+    if array.null_count() > 0 {
+        return Err(null_rows(name, path));
     }
-    Ok(ints)
+    Ok(array)
+}
+
+/// `array` as an `A`, or the error `mismatch` words from the type it has.
+fn downcast<'a, A: Array + 'static>(
+    array: &'a ArrayRef,
+    path: &Path,
+    mismatch: impl FnOnce(&DataType) -> String,
+) -> Result<&'a A, TableError> {
+    array
+        .as_any()
+        .downcast_ref::<A>()
+        .ok_or_else(|| TableError::column(path, mismatch(array.data_type())))
+}
+
+fn null_rows(name: &str, path: &Path) -> TableError {
+    TableError::column(path, format!("column `{name}` has null rows"))
 }
 
 fn column<'a>(batch: &'a RecordBatch, name: &str, path: &Path) -> Result<&'a ArrayRef, TableError> {
@@ -281,7 +222,7 @@ fn column<'a>(batch: &'a RecordBatch, name: &str, path: &Path) -> Result<&'a Arr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::datatypes::Schema;
+    use arrow::datatypes::{Field, Schema};
 
     fn batch_of(column: ArrayRef) -> RecordBatch {
         let schema = Schema::new(vec![Field::new("e", column.data_type().clone(), false)]);

@@ -93,18 +93,26 @@ impl Dataset {
         self.parts.iter().map(|p| p.rows).sum()
     }
 
-    /// Reads one part fully.
-    pub fn read_part(&self, index: usize) -> Result<Vec<RecordBatch>, TableError> {
-        read_batches(&self.parts[index].path, None)
+    /// Every record batch of every part, in order, each with the path of its part (for error
+    /// messages). Parts are read one at a time, as the iteration reaches them.
+    pub fn batches(&self) -> impl Iterator<Item = Result<(RecordBatch, &Path), TableError>> {
+        self.parts.iter().flat_map(|part| {
+            let path = part.path.as_path();
+            let batches = match read_batches(path, None) {
+                Ok(batches) => batches.into_iter().map(Ok).collect(),
+                Err(error) => vec![Err(error)],
+            };
+            batches
+                .into_iter()
+                .map(move |batch| batch.map(|batch| (batch, path)))
+        })
     }
 
     /// Reads every part, in order.
     pub fn read_all(&self) -> Result<Vec<RecordBatch>, TableError> {
-        let mut out = Vec::new();
-        for part in &self.parts {
-            out.extend(read_batches(&part.path, None)?);
-        }
-        Ok(out)
+        self.batches()
+            .map(|batch| batch.map(|(batch, _)| batch))
+            .collect()
     }
 
     /// Reads up to `limit` leading rows.

@@ -1,160 +1,239 @@
-//! The tables nona writes, as Arrow schemas, and conformance checks against the documented
-//! schema files in the repository's `schemas/` directory.
+//! Every table nona writes, as an Arrow schema (the one home of each; `schemas/*.schema.json`
+//! documents them), and conformance checks against those documented schema files.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use serde::Deserialize;
 
 use crate::TableError;
 
 /// The `samples` table: one row per usable manifest row, written by the preprocess stage.
 pub fn samples() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Utf8, false),
-        Field::new("input", DataType::Utf8, false),
-        Field::new("label", DataType::Float64, false),
-        Field::new("group", DataType::Utf8, true),
-        Field::new("source_row", DataType::Int64, false),
-    ]))
+    schema([
+        utf8("id"),
+        utf8("input"),
+        float64("label"),
+        nullable(utf8("group")),
+        int64("source_row"),
+    ])
 }
 
 /// The `embeddings` table: one pooled vector of `dim` floats per sample.
 pub fn embeddings(dim: usize) -> SchemaRef {
-    let item = Arc::new(Field::new("item", DataType::Float32, false));
-    Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Utf8, false),
-        Field::new("label", DataType::Float64, false),
-        Field::new("group", DataType::Utf8, true),
-        Field::new(
-            "embedding",
-            DataType::FixedSizeList(item, dim as i32),
-            false,
-        ),
-    ]))
+    let embedding = DataType::FixedSizeList(float32_item(), dim as i32);
+    schema([
+        utf8("id"),
+        float64("label"),
+        nullable(utf8("group")),
+        Field::new("embedding", embedding, false),
+    ])
 }
 
 /// The `errors` table: one row per sample a stage could not process.
 pub fn errors() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Utf8, true),
-        Field::new("stage", DataType::Utf8, false),
-        Field::new("source", DataType::Utf8, false),
-        Field::new("message", DataType::Utf8, false),
-    ]))
+    schema([
+        nullable(utf8("id")),
+        utf8("stage"),
+        utf8("source"),
+        utf8("message"),
+    ])
 }
 
 /// The `train` stage's `predictions` table: one row per (cell, sample).
 pub fn train_predictions() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("cell", DataType::Int64, false),
-        Field::new("seed", DataType::Int64, false),
-        Field::new("head", DataType::Utf8, false),
-        Field::new("id", DataType::Utf8, false),
-        Field::new("split", DataType::Utf8, false),
-        Field::new("label", DataType::Float64, false),
-        Field::new("prediction", DataType::Float64, false),
-        Field::new("label_scaled", DataType::Float64, false),
-        Field::new("prediction_scaled", DataType::Float64, false),
-    ]))
+    schema(cell_sample_fields().into_iter().chain(prediction_fields()))
 }
 
 /// The `train` stage's `embeddings` table: the trained projector's output for every sample of
 /// every cell. A list, not a fixed-size list, because a grid may vary the embedding dimension.
 pub fn head_embeddings() -> SchemaRef {
-    let item = Arc::new(Field::new("item", DataType::Float32, false));
-    Arc::new(Schema::new(vec![
-        Field::new("cell", DataType::Int64, false),
-        Field::new("seed", DataType::Int64, false),
-        Field::new("head", DataType::Utf8, false),
-        Field::new("id", DataType::Utf8, false),
-        Field::new("split", DataType::Utf8, false),
-        Field::new("label", DataType::Float64, false),
-        Field::new("embedding", DataType::List(item), false),
-    ]))
+    let embedding = Field::new("embedding", DataType::List(float32_item()), false);
+    schema(cell_sample_fields().into_iter().chain([embedding]))
 }
 
 /// The `train` stage's `curves` table: one row per (cell, epoch).
 pub fn train_curves() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("cell", DataType::Int64, false),
-        Field::new("epoch", DataType::Int64, false),
-        Field::new("train_loss", DataType::Float64, false),
-        Field::new("validation_mse", DataType::Float64, false),
-    ]))
+    schema([
+        int64("cell"),
+        int64("epoch"),
+        float64("train_loss"),
+        float64("validation_mse"),
+    ])
 }
 
 /// The `train` stage's `metrics` table: one row per (cell, split).
 pub fn train_metrics() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("cell", DataType::Int64, false),
-        Field::new("seed", DataType::Int64, false),
-        Field::new("head", DataType::Utf8, false),
-        Field::new("similarity", DataType::Utf8, true),
-        Field::new("softstep", DataType::Utf8, true),
-        Field::new("params", DataType::Utf8, true),
-        Field::new("batch_size", DataType::Int64, false),
-        Field::new("embedding_dim", DataType::Int64, false),
-        Field::new("split", DataType::Utf8, false),
-        Field::new("rows", DataType::Int64, false),
-        Field::new("mse_scaled_e3", DataType::Float64, false),
-        Field::new("mse", DataType::Float64, false),
-        Field::new("mae", DataType::Float64, false),
-        Field::new("best_epoch", DataType::Int64, false),
-        Field::new("epochs_run", DataType::Int64, false),
-    ]))
-}
-
-/// The leading columns of the `knn` stage's tables: what the k-NN ran on.
-fn knn_source_fields() -> Vec<Field> {
-    vec![
-        Field::new("source", DataType::Utf8, false),
-        Field::new("cell", DataType::Int64, true),
-        Field::new("seed", DataType::Int64, false),
-        Field::new("head", DataType::Utf8, true),
-    ]
+    let cell = [
+        int64("cell"),
+        int64("seed"),
+        utf8("head"),
+        nullable(utf8("similarity")),
+        nullable(utf8("softstep")),
+        nullable(utf8("params")),
+        int64("batch_size"),
+        int64("embedding_dim"),
+    ];
+    schema(
+        cell.into_iter()
+            .chain([utf8("split"), int64("rows")])
+            .chain(error_fields(""))
+            .chain([int64("best_epoch"), int64("epochs_run")]),
+    )
 }
 
 /// The `knn` stage's `predictions` table: one test-split prediction per (source, sample).
 pub fn knn_predictions() -> SchemaRef {
-    let mut fields = knn_source_fields();
-    fields.extend([
-        Field::new("id", DataType::Utf8, false),
-        Field::new("split", DataType::Utf8, false),
-        Field::new("label", DataType::Float64, false),
-        Field::new("prediction", DataType::Float64, false),
-        Field::new("label_scaled", DataType::Float64, false),
-        Field::new("prediction_scaled", DataType::Float64, false),
-    ]);
-    Arc::new(Schema::new(fields))
+    let sample = [utf8("id"), utf8("split"), float64("label")];
+    schema(
+        knn_source_fields()
+            .into_iter()
+            .chain(sample)
+            .chain(prediction_fields()),
+    )
 }
 
 /// The `knn` stage's `metrics` table: the tuned setting and test errors per source.
 pub fn knn_metrics() -> SchemaRef {
-    let mut fields = knn_source_fields();
-    fields.extend([
-        Field::new("k", DataType::Int64, false),
-        Field::new("p", DataType::Int64, false),
-        Field::new("weights", DataType::Utf8, false),
-        Field::new("cv_mse", DataType::Float64, false),
-        Field::new("train_rows", DataType::Int64, false),
-        Field::new("test_rows", DataType::Int64, false),
-        Field::new("mse_scaled_e3", DataType::Float64, false),
-        Field::new("mse", DataType::Float64, false),
-        Field::new("mae", DataType::Float64, false),
-    ]);
-    Arc::new(Schema::new(fields))
+    let tuned = [
+        int64("k"),
+        int64("p"),
+        utf8("weights"),
+        float64("cv_mse"),
+        int64("train_rows"),
+        int64("test_rows"),
+    ];
+    schema(
+        knn_source_fields()
+            .into_iter()
+            .chain(tuned)
+            .chain(error_fields("")),
+    )
 }
 
 /// The `report` stage's `metrics` table: Table 1's values, one row per (dataset, method, seed).
 pub fn report_metrics() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("dataset", DataType::Utf8, false),
-        Field::new("method", DataType::Utf8, false),
-        Field::new("seed", DataType::Int64, false),
-        Field::new("mse_x1e3", DataType::Float64, false),
-    ]))
+    schema([
+        utf8("dataset"),
+        utf8("method"),
+        int64("seed"),
+        float64("mse_x1e3"),
+    ])
+}
+
+/// The `surfaces` stage's `metrics` table: one row per (surface, seed, method).
+pub fn surfaces_metrics() -> SchemaRef {
+    let sizes = [
+        int64("points"),
+        int64("train_rows"),
+        int64("validation_rows"),
+        int64("test_rows"),
+    ];
+    let extra = [
+        float64("validation_mse_scaled_e3"),
+        nullable(int64("best_epoch")),
+        nullable(int64("epochs_run")),
+        nullable(int64("knn_k")),
+        nullable(int64("knn_p")),
+        nullable(utf8("knn_weights")),
+    ];
+    schema(
+        [utf8("surface"), int64("seed"), utf8("method")]
+            .into_iter()
+            .chain(sizes)
+            .chain(error_fields("test_"))
+            .chain(extra),
+    )
+}
+
+/// The `surfaces` stage's `predictions` table: one row per (surface, seed, method, point).
+pub fn surfaces_predictions() -> SchemaRef {
+    let point = [
+        utf8("surface"),
+        int64("seed"),
+        utf8("method"),
+        utf8("split"),
+        float64("x1"),
+        float64("x2"),
+        float64("label"),
+    ];
+    schema(point.into_iter().chain(prediction_fields()))
+}
+
+/// The file `nona predict` writes: one row per input row, with the label when the input has one.
+pub fn predict_output(with_label: bool) -> SchemaRef {
+    let label = with_label.then(|| float64("label"));
+    schema(
+        [
+            utf8("id"),
+            float64("prediction"),
+            float64("prediction_scaled"),
+        ]
+        .into_iter()
+        .chain(label),
+    )
+}
+
+/// The leading columns of the `train` stage's per-sample tables: which cell, and which sample.
+fn cell_sample_fields() -> [Field; 6] {
+    [
+        int64("cell"),
+        int64("seed"),
+        utf8("head"),
+        utf8("id"),
+        utf8("split"),
+        float64("label"),
+    ]
+}
+
+/// The leading columns of the `knn` stage's tables: what the k-NN ran on.
+fn knn_source_fields() -> [Field; 4] {
+    [
+        utf8("source"),
+        nullable(int64("cell")),
+        int64("seed"),
+        nullable(utf8("head")),
+    ]
+}
+
+/// A prediction in original units, and the label and prediction on the scaled range.
+fn prediction_fields() -> [Field; 3] {
+    [
+        float64("prediction"),
+        float64("label_scaled"),
+        float64("prediction_scaled"),
+    ]
+}
+
+/// The errors of a split's predictions: MSE × 10³ on the scaled range, MSE and MAE.
+fn error_fields(prefix: &str) -> [Field; 3] {
+    ["mse_scaled_e3", "mse", "mae"].map(|name| float64(&format!("{prefix}{name}")))
+}
+
+fn schema(fields: impl IntoIterator<Item = Field>) -> SchemaRef {
+    Arc::new(Schema::new(fields.into_iter().collect::<Vec<_>>()))
+}
+
+fn utf8(name: &str) -> Field {
+    Field::new(name, DataType::Utf8, false)
+}
+
+fn int64(name: &str) -> Field {
+    Field::new(name, DataType::Int64, false)
+}
+
+fn float64(name: &str) -> Field {
+    Field::new(name, DataType::Float64, false)
+}
+
+fn nullable(field: Field) -> Field {
+    field.with_nullable(true)
+}
+
+/// The non-null Float32 items of an embedding column.
+pub(crate) fn float32_item() -> FieldRef {
+    Arc::new(Field::new("item", DataType::Float32, false))
 }
 
 /// The type names used in schema files: `utf8`, `int64`, `float64`, `fixed_size_list<float32>`, ….
@@ -283,6 +362,42 @@ mod tests {
             type_name(&DataType::FixedSizeList(item, 25)),
             "fixed_size_list<float32, 25>"
         );
+    }
+
+    /// Each schema here is the one its file in `schemas/` documents (footer keys aside: they
+    /// are the writer's).
+    #[test]
+    fn every_schema_is_the_documented_one() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+        for (file, schema) in [
+            ("samples", samples()),
+            ("embeddings", embeddings(7)),
+            ("errors", errors()),
+            ("train-predictions", train_predictions()),
+            ("head-embeddings", head_embeddings()),
+            ("train-curves", train_curves()),
+            ("train-metrics", train_metrics()),
+            ("knn-predictions", knn_predictions()),
+            ("knn-metrics", knn_metrics()),
+            ("report-metrics", report_metrics()),
+            ("surfaces-metrics", surfaces_metrics()),
+            ("surfaces-predictions", surfaces_predictions()),
+            ("predict-output", predict_output(true)),
+        ] {
+            let documented = SchemaFile::load(&dir.join(format!("{file}.schema.json"))).unwrap();
+            let problems: Vec<String> = documented
+                .violations(&schema, &crate::Metadata::new())
+                .into_iter()
+                .filter(|p| !p.starts_with("footer metadata"))
+                .collect();
+            assert!(problems.is_empty(), "{file}: {problems:?}");
+        }
+        let without_label: Vec<String> = predict_output(false)
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(without_label, ["id", "prediction", "prediction_scaled"]);
     }
 
     #[test]

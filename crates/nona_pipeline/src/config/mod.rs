@@ -1,108 +1,26 @@
 //! Pipeline files: loading with `extends`, typed sections, and errors that name file, line and key.
 //!
 //! A pipeline file has a few top-level keys (`name`, `description`, `extends`), a `[dataset]`
-//! table that the engine owns, and one table per stage (`[preprocess]`, `[embed]`, …) that the
-//! stage itself deserialises through [`Pipeline::section`].
+//! table shared by the stages that read samples, and one table per stage (`[preprocess]`,
+//! `[embed]`, …). Whoever reads a section deserialises it into its own type through
+//! [`Pipeline::section`]; of `[dataset]` the engine itself knows only `synthetic`.
 
 mod error;
 mod source;
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
 pub use error::{ConfigError, ConfigErrors, did_you_mean};
 pub use source::{LayeredSource, Origin};
 
+/// The section that describes the samples, shared by the stages that read them.
+const DATASET: &str = "dataset";
+
 /// Top-level keys that are not stage sections.
-const TOP_LEVEL_KEYS: [&str; 4] = ["name", "description", "extends", "dataset"];
-
-/// What kind of sample the dataset holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Modality {
-    /// Image files (PNG, JPEG, BMP, TIFF).
-    Image,
-    /// Text in the manifest's input column.
-    Text,
-    /// Audio files (WAV, FLAC, MP3, OGG, M4A).
-    Audio,
-}
-
-/// The `[dataset]` table: where samples and labels come from.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct DatasetConfig {
-    /// Directory the manifest and sample paths are relative to. `${VAR}` and `${VAR:-default}`
-    /// are expanded; a relative root is relative to the pipeline file that sets it.
-    pub root: PathBuf,
-    /// The manifest (`.csv` or `.parquet`), relative to `root`.
-    pub manifest: PathBuf,
-    /// The kind of samples.
-    pub modality: Modality,
-    /// Column with a unique sample id.
-    #[serde(default = "default_id_column")]
-    pub id_column: String,
-    /// Column with the sample's file path (image, audio) or its text (text).
-    #[serde(default = "default_input_column")]
-    pub input_column: String,
-    /// Turns the input column's value into a path: `{}` is replaced by the value
-    /// (e.g. `"boneage-training-dataset/{}.png"`).
-    #[serde(default)]
-    pub input_template: Option<String>,
-    /// Column with the numeric regression target.
-    #[serde(default = "default_label_column")]
-    pub label_column: String,
-    /// Optional column whose values keep related samples in one split.
-    #[serde(default)]
-    pub group_column: Option<String>,
-    /// Set when the data is generated, so every output says so.
-    #[serde(default)]
-    pub synthetic: bool,
-    /// The dataset's public layout, read by an adapter of `nona_datasets` (e.g. `"houses"`);
-    /// absent: the manifest is a plain table read through the column keys above.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub layout: Option<String>,
-    /// Applied to every label as it is read, e.g. `"log"` for log prices.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label_transform: Option<LabelTransform>,
-    /// Lets sample paths leave `root` (absolute paths elsewhere, `..`, symbolic links to other
-    /// places); by default such a sample is an errors-table row.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub allow_outside_root: bool,
-}
-
-/// A transform of the labels (`[dataset] label_transform`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LabelTransform {
-    /// The natural logarithm; a label that is not positive is an error.
-    Log,
-}
-
-impl LabelTransform {
-    /// The transformed label, or why there is none.
-    pub fn apply(self, label: f64) -> Result<f64, String> {
-        match self {
-            Self::Log if label > 0.0 => Ok(label.ln()),
-            Self::Log => Err(format!(
-                "label {label} is not positive, so `label_transform = \"log\"` cannot take its logarithm"
-            )),
-        }
-    }
-}
-
-fn default_id_column() -> String {
-    "id".to_owned()
-}
-fn default_input_column() -> String {
-    "path".to_owned()
-}
-fn default_label_column() -> String {
-    "label".to_owned()
-}
+const TOP_LEVEL_KEYS: [&str; 4] = ["name", "description", "extends", DATASET];
 
 /// Why `name` cannot name a run directory, if it cannot: it must be one plain, non-empty path
 /// component (not `.` or `..`) of letters, digits, `-`, `_` and `.`.
@@ -121,13 +39,6 @@ fn run_name_problem(name: &str) -> Option<&'static str> {
     }
 }
 
-impl DatasetConfig {
-    /// The manifest's full path.
-    pub fn manifest_path(&self) -> PathBuf {
-        self.root.join(&self.manifest)
-    }
-}
-
 /// A loaded, structurally valid pipeline.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
@@ -138,11 +49,8 @@ pub struct Pipeline {
     pub description: Option<String>,
     /// The file that was requested.
     pub file: PathBuf,
-    /// The dataset source; absent in pipelines that bring their own embeddings or generate
-    /// their data (stages that read samples ask for it with [`Pipeline::require_dataset`]).
-    pub dataset: Option<DatasetConfig>,
-    /// Stage sections, by name, in file order of the stage registry.
-    stages: Table,
+    /// Stage sections and `[dataset]`, by name.
+    sections: Table,
     source: LayeredSource,
 }
 
@@ -165,14 +73,19 @@ impl Pipeline {
             source.set(key, value.clone())?;
         }
         let mut errors = Vec::new();
-        let mut stages = Table::new();
+        let mut sections = Table::new();
         for (key, value) in &source.table {
+            if key == DATASET {
+                // Its reader reports a value that is not a table, as for any other mistake in it.
+                sections.insert(key.clone(), value.clone());
+                continue;
+            }
             if TOP_LEVEL_KEYS.contains(&key.as_str()) {
                 continue;
             }
             if stage_names.contains(&key.as_str()) {
                 if value.is_table() {
-                    stages.insert(key.clone(), value.clone());
+                    sections.insert(key.clone(), value.clone());
                 } else {
                     errors.push(ConfigError::new(
                         source.origin(key).cloned(),
@@ -236,27 +149,12 @@ impl Pipeline {
             .get("description")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let dataset = match source.table.get("dataset") {
-            None => None,
-            Some(value) => {
-                let mut value = value.clone();
-                resolve_dataset_paths(&mut value, &source);
-                match deserialize_at::<DatasetConfig>(value, "dataset", &source) {
-                    Ok(dataset) => Some(dataset),
-                    Err(error) => {
-                        errors.push(error);
-                        None
-                    }
-                }
-            }
-        };
         if errors.is_empty() {
             Ok(Self {
                 name,
                 description,
                 file: path.to_path_buf(),
-                dataset,
-                stages,
+                sections,
                 source,
             })
         } else {
@@ -264,38 +162,31 @@ impl Pipeline {
         }
     }
 
-    /// The `[dataset]` table, or an error saying that stage `stage` needs one.
-    pub fn require_dataset(&self, stage: &str) -> Result<&DatasetConfig, ConfigError> {
-        self.dataset.as_ref().ok_or_else(|| {
-            let file = self.source.files.last().unwrap_or(&self.file);
-            ConfigError::at_file(
-                file,
-                format!(
-                    "stage `{stage}` reads samples, so the pipeline needs a `[dataset]` table (root, manifest, modality, columns)"
-                ),
-            )
-        })
-    }
-
-    /// Whether the pipeline's data is generated (`[dataset] synthetic = true`).
+    /// Whether the pipeline's data is generated (`[dataset] synthetic = true`), the one thing
+    /// the engine knows of the dataset (for run records and footers). A `synthetic` that is not
+    /// a boolean counts as `false` here; the `[dataset]` section's reader reports it.
     pub fn synthetic_data(&self) -> bool {
-        self.dataset.as_ref().is_some_and(|d| d.synthetic)
+        self.sections
+            .get(DATASET)
+            .and_then(|dataset| dataset.get("synthetic"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
     }
 
     /// Whether the pipeline has a `[name]` stage section.
     pub fn has_stage(&self, name: &str) -> bool {
-        self.stages.contains_key(name)
+        name != DATASET && self.sections.contains_key(name)
     }
 
     /// The raw `[name]` section, for fingerprints and records.
     pub fn section_value(&self, name: &str) -> Option<&Value> {
-        self.stages.get(name)
+        self.sections.get(name)
     }
 
-    /// Deserialises the `[name]` section into the stage's own config type. Unknown keys, wrong
-    /// types and bad values are reported at the line that set them.
+    /// Deserialises the `[name]` section (a stage's, or `[dataset]`) into its reader's own config
+    /// type. Unknown keys, wrong types and bad values are reported at the line that set them.
     pub fn section<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, ConfigError> {
-        match self.stages.get(name) {
+        match self.sections.get(name) {
             None => Ok(None),
             Some(value) => deserialize_at(value.clone(), name, &self.source).map(Some),
         }
@@ -325,22 +216,6 @@ impl Pipeline {
     /// Every pipeline file read, the requested one last.
     pub fn files(&self) -> &[PathBuf] {
         &self.source.files
-    }
-}
-
-fn resolve_dataset_paths(dataset: &mut Value, source: &LayeredSource) {
-    let Some(table) = dataset.as_table_mut() else {
-        return;
-    };
-    if let Some(Value::String(root)) = table.get("root") {
-        let resolved = resolve_relative(&expand_env(root), source.origin("dataset.root"));
-        table.insert(
-            "root".to_owned(),
-            Value::String(resolved.to_string_lossy().into_owned()),
-        );
-    }
-    if let Some(Value::String(manifest)) = table.get("manifest") {
-        table.insert("manifest".to_owned(), Value::String(expand_env(manifest)));
     }
 }
 

@@ -24,8 +24,8 @@ use nona_backbones::{
     Backbone, BuildOptions, DeviceKind, InputKind, PoolingOption, ResolvedTokenizer,
     ResolvedWeights, WeightsLocator, backbone_names,
 };
-use nona_datasets::SampleRoot;
-use nona_pipeline::config::{ConfigError, Modality, Pipeline, did_you_mean};
+use nona_datasets::{Modality, SampleRoot};
+use nona_pipeline::config::{ConfigError, Pipeline, did_you_mean};
 use nona_pipeline::{Plan, Stage, StageContext, StageRun, UnitOutput};
 use serde_json::json;
 
@@ -203,10 +203,11 @@ impl Stage for EmbedStage {
                 ),
             ));
         }
-        let dataset = match pipeline.require_dataset(Self::NAME) {
+        let dataset = crate::dataset::require(pipeline, Self::NAME);
+        let dataset = match &dataset {
             Ok(dataset) => Some(dataset),
             Err(error) => {
-                errors.push(error);
+                errors.push(error.clone());
                 None
             }
         };
@@ -253,8 +254,7 @@ impl Stage for EmbedStage {
                 .as_ref()
                 .is_some_and(|t| t.source == TextSource::File);
         Ok(Self {
-            sample_root: reads_files
-                .then(|| SampleRoot::new(&dataset.root, dataset.allow_outside_root)),
+            sample_root: reads_files.then(|| dataset.sample_root()),
             manifest: dataset.manifest_path(),
             config,
             entry,

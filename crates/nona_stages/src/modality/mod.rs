@@ -13,7 +13,7 @@ use std::path::Path;
 use anyhow::anyhow;
 use candle_core::{Device, Tensor};
 use nona_backbones::{BackboneInput, InputKind, InputSpec, ResolvedTokenizer};
-use nona_pipeline::config::Modality;
+use nona_datasets::Modality;
 
 use text::{TextOptions, TextSource};
 
@@ -34,15 +34,6 @@ pub(crate) fn input_kind(modality: Modality) -> InputKind {
         Modality::Image => InputKind::Image,
         Modality::Text => InputKind::Text,
         Modality::Audio => InputKind::Audio,
-    }
-}
-
-/// The modality of the samples a dataset layout holds.
-pub(crate) fn of_layout(input: nona_datasets::Input) -> Modality {
-    match input {
-        nona_datasets::Input::ImageFile => Modality::Image,
-        nona_datasets::Input::AudioFile => Modality::Audio,
-        nona_datasets::Input::Text => Modality::Text,
     }
 }
 

@@ -2,11 +2,11 @@
 //! manifest, or a dataset layout's adapter), and the checks each row must pass to become a
 //! sample (an id seen once, a finite label, an input the modality can read).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use nona_datasets::{Layout, SampleRoot};
+use nona_datasets::{DatasetConfig, Layout, Modality, SampleRoot};
 use nona_pipeline::RowError;
-use nona_pipeline::config::{ConfigError, DatasetConfig, Pipeline, did_you_mean};
+use nona_pipeline::config::{ConfigError, Pipeline, did_you_mean};
 
 use super::PreprocessStage;
 use crate::modality::{self, text::TextOptions, text::TextSource};
@@ -149,7 +149,7 @@ pub(super) fn check_layout(
         )]);
     };
     let mut errors = Vec::new();
-    let modality = modality::of_layout(layout.input());
+    let modality = layout.modality();
     if dataset.modality != modality {
         errors.push(pipeline.error_at(
             "dataset.modality",
@@ -160,9 +160,7 @@ pub(super) fn check_layout(
             ),
         ));
     }
-    if layout.input() == nona_datasets::Input::Text
-        && text.is_some_and(|t| t.source == TextSource::File)
-    {
+    if modality == Modality::Text && text.is_some_and(|t| t.source == TextSource::File) {
         errors.push(pipeline.error_at(
             "preprocess.text.source",
             format!("the `{name}` layout gives the texts themselves: use `source = \"column\"`"),
@@ -189,29 +187,4 @@ pub(super) fn check_layout(
     } else {
         Err(errors)
     }
-}
-
-/// What a layout adapter reads (and, with `work_dir`, where it may write derived files).
-pub(super) fn layout_source(
-    dataset: &DatasetConfig,
-    work_dir: Option<PathBuf>,
-) -> nona_datasets::Source {
-    nona_datasets::Source {
-        root: dataset.root.clone(),
-        manifest: dataset.manifest.clone(),
-        work_dir,
-    }
-}
-
-/// The columns read from a plain manifest: id, input, label, and the group's when set.
-pub(super) fn manifest_columns(dataset: &DatasetConfig) -> Vec<&str> {
-    let mut columns = vec![
-        dataset.id_column.as_str(),
-        dataset.input_column.as_str(),
-        dataset.label_column.as_str(),
-    ];
-    if let Some(group) = &dataset.group_column {
-        columns.push(group);
-    }
-    columns
 }

@@ -69,35 +69,33 @@ pub(super) fn read_results(
     }
     if let Some(knn) = knn {
         let table = nona_table::Dataset::open(&knn.dir.join("metrics"))?;
-        for (index, part) in table.parts().iter().enumerate() {
-            for batch in table.read_part(index)? {
-                let path = &part.path;
-                let sources = nona_table::string_column(&batch, "source", path)?;
-                let cell_column = arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(
-                    batch.column(batch.schema().index_of("cell")?),
-                );
-                let seeds = nona_table::i64_column(&batch, "seed", path)?;
-                let mse = nona_table::f64_column(&batch, "mse_scaled_e3", path)?;
-                for row in 0..batch.num_rows() {
-                    let method = if sources.value(row) == crate::knn::SOURCE_BACKBONE {
-                        KNN.to_owned()
-                    } else {
-                        let cell = cell_column.value(row);
-                        let base = methods.get(&cell).ok_or_else(|| {
-                            anyhow::anyhow!(
-                                "{}: cell {cell} is not in the train metrics",
-                                path.display()
-                            )
-                        })?;
-                        format!("{base}{PLUS_KNN}")
-                    };
-                    records.push(MseRecord::new(
-                        dataset,
-                        &method,
-                        seeds.value(row) as u64,
-                        mse.value(row),
-                    ));
-                }
+        for batch in table.batches() {
+            let (batch, path) = batch?;
+            let sources = nona_table::string_column(&batch, "source", path)?;
+            let cell_column = arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(
+                batch.column(batch.schema().index_of("cell")?),
+            );
+            let seeds = nona_table::i64_column(&batch, "seed", path)?;
+            let mse = nona_table::f64_column(&batch, "mse_scaled_e3", path)?;
+            for row in 0..batch.num_rows() {
+                let method = if sources.value(row) == crate::knn::SOURCE_BACKBONE {
+                    KNN.to_owned()
+                } else {
+                    let cell = cell_column.value(row);
+                    let base = methods.get(&cell).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "{}: cell {cell} is not in the train metrics",
+                            path.display()
+                        )
+                    })?;
+                    format!("{base}{PLUS_KNN}")
+                };
+                records.push(MseRecord::new(
+                    dataset,
+                    &method,
+                    seeds.value(row) as u64,
+                    mse.value(row),
+                ));
             }
         }
     }
@@ -208,13 +206,12 @@ fn error_messages(dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
         return Ok(messages);
     }
     let table = nona_table::Dataset::open(dir)?;
-    for (index, part) in table.parts().iter().enumerate() {
-        for batch in table.read_part(index)? {
-            let sources = nona_table::string_column(&batch, "source", &part.path)?;
-            let texts = nona_table::string_column(&batch, "message", &part.path)?;
-            for row in 0..batch.num_rows() {
-                messages.insert(sources.value(row).to_owned(), texts.value(row).to_owned());
-            }
+    for batch in table.batches() {
+        let (batch, path) = batch?;
+        let sources = nona_table::string_column(&batch, "source", path)?;
+        let texts = nona_table::string_column(&batch, "message", path)?;
+        for row in 0..batch.num_rows() {
+            messages.insert(sources.value(row).to_owned(), texts.value(row).to_owned());
         }
     }
     Ok(messages)
@@ -236,20 +233,18 @@ fn column_rank(method: &str) -> (u8, bool) {
 fn read_cells(metrics: &Path) -> anyhow::Result<Vec<Cell>> {
     let table = nona_table::Dataset::open(metrics)?;
     let mut cells = Vec::new();
-    for (index, part) in table.parts().iter().enumerate() {
-        for batch in table.read_part(index)? {
-            let path = &part.path;
-            let cell_ids = nona_table::i64_column(&batch, "cell", path)?;
-            let seeds = nona_table::i64_column(&batch, "seed", path)?;
-            let splits = nona_table::string_column(&batch, "split", path)?;
-            let mse = nona_table::f64_column(&batch, "mse_scaled_e3", path)?;
-            for row in (0..batch.num_rows()).filter(|&r| splits.value(r) == "test") {
-                cells.push(Cell {
-                    index: cell_ids.value(row),
-                    seed: seeds.value(row) as u64,
-                    test_mse_e3: mse.value(row),
-                });
-            }
+    for batch in table.batches() {
+        let (batch, path) = batch?;
+        let cell_ids = nona_table::i64_column(&batch, "cell", path)?;
+        let seeds = nona_table::i64_column(&batch, "seed", path)?;
+        let splits = nona_table::string_column(&batch, "split", path)?;
+        let mse = nona_table::f64_column(&batch, "mse_scaled_e3", path)?;
+        for row in (0..batch.num_rows()).filter(|&r| splits.value(r) == "test") {
+            cells.push(Cell {
+                index: cell_ids.value(row),
+                seed: seeds.value(row) as u64,
+                test_mse_e3: mse.value(row),
+            });
         }
     }
     cells.sort_by_key(|c| c.index);

@@ -34,7 +34,6 @@ use serde_json::json;
 
 pub use config::{KnnSettings, KnnWeights, Method, NonaSettings, SurfacesConfig};
 pub use output::{PLOTS_DIR, SUMMARY_FILE, plot_name};
-pub use tables::{metrics_schema, predictions_schema};
 
 use tables::MetricRow;
 
@@ -122,7 +121,7 @@ impl Stage for SurfacesStage {
     }
 
     fn tables(&self) -> Vec<(&'static str, SchemaRef)> {
-        vec![("predictions", predictions_schema())]
+        vec![("predictions", nona_table::schemas::surfaces_predictions())]
     }
 
     fn concurrent_units(&self) -> usize {
@@ -141,7 +140,7 @@ impl Stage for SurfacesStage {
 
 impl StageRun for SurfacesRun<'_> {
     fn schema(&self) -> SchemaRef {
-        metrics_schema()
+        nona_table::schemas::surfaces_metrics()
     }
 
     fn metadata(&self) -> nona_table::Metadata {

@@ -1,56 +1,14 @@
-//! The `surfaces` stage's tables: `metrics` (one row per surface, seed and method) and
-//! `predictions` (one row per point, method and split).
+//! The rows of the `surfaces` stage's tables, `metrics` (one per surface, seed and method) and
+//! `predictions` (one per point, method and split), whose schemas are
+//! [`nona_table::schemas::surfaces_metrics`] and [`nona_table::schemas::surfaces_predictions`].
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use arrow::array::{Array, ArrayRef, Float64Array, Int64Array, StringArray};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-
-/// Schema of `metrics/`.
-pub fn metrics_schema() -> SchemaRef {
-    let text = |name| Field::new(name, DataType::Utf8, false);
-    let int = |name| Field::new(name, DataType::Int64, false);
-    let float = |name| Field::new(name, DataType::Float64, false);
-    Arc::new(Schema::new(vec![
-        text("surface"),
-        int("seed"),
-        text("method"),
-        int("points"),
-        int("train_rows"),
-        int("validation_rows"),
-        int("test_rows"),
-        float("test_mse_scaled_e3"),
-        float("test_mse"),
-        float("test_mae"),
-        float("validation_mse_scaled_e3"),
-        Field::new("best_epoch", DataType::Int64, true),
-        Field::new("epochs_run", DataType::Int64, true),
-        Field::new("knn_k", DataType::Int64, true),
-        Field::new("knn_p", DataType::Int64, true),
-        Field::new("knn_weights", DataType::Utf8, true),
-    ]))
-}
-
-/// Schema of `predictions/`.
-pub fn predictions_schema() -> SchemaRef {
-    let text = |name| Field::new(name, DataType::Utf8, false);
-    let float = |name| Field::new(name, DataType::Float64, false);
-    Arc::new(Schema::new(vec![
-        text("surface"),
-        Field::new("seed", DataType::Int64, false),
-        text("method"),
-        text("split"),
-        float("x1"),
-        float("x2"),
-        float("label"),
-        float("prediction"),
-        float("label_scaled"),
-        float("prediction_scaled"),
-    ]))
-}
+use nona_table::schemas::{surfaces_metrics, surfaces_predictions};
 
 /// One row of `metrics/`.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,7 +55,7 @@ fn strings<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> ArrayRef {
     Arc::new(values.into_iter().collect::<StringArray>())
 }
 
-/// `rows` as one batch of [`metrics_schema`].
+/// `rows` as one batch of the `metrics` table.
 pub fn metrics_batch(rows: &[MetricRow]) -> anyhow::Result<RecordBatch> {
     let size = |f: fn(&MetricRow) -> usize| ints(rows.iter().map(|r| Some(f(r) as i64)));
     let optional = |f: fn(&MetricRow) -> Option<i64>| ints(rows.iter().map(f).collect::<Vec<_>>());
@@ -119,7 +77,7 @@ pub fn metrics_batch(rows: &[MetricRow]) -> anyhow::Result<RecordBatch> {
         optional(|r| r.knn.map(|(_, p, _)| i64::from(p))),
         strings(rows.iter().map(|r| r.knn.map(|(_, _, w)| w))),
     ];
-    Ok(RecordBatch::try_new(metrics_schema(), columns)?)
+    Ok(RecordBatch::try_new(surfaces_metrics(), columns)?)
 }
 
 /// Reads the rows of a `metrics` part written by [`metrics_batch`].
@@ -218,7 +176,7 @@ pub struct PredictionRows<'a> {
     pub predictions_scaled: &'a [f64],
 }
 
-/// One batch of [`predictions_schema`] from several splits' rows.
+/// One batch of the `predictions` table from several splits' rows.
 pub fn predictions_batch(parts: &[PredictionRows]) -> anyhow::Result<RecordBatch> {
     let rows: usize = parts.iter().map(|p| p.labels.len()).sum();
     let repeat = |f: for<'b> fn(&'b PredictionRows<'b>) -> &'b str| {
@@ -254,7 +212,7 @@ pub fn predictions_batch(parts: &[PredictionRows]) -> anyhow::Result<RecordBatch
         values(|p| p.labels_scaled),
         values(|p| p.predictions_scaled),
     ];
-    let batch = RecordBatch::try_new(predictions_schema(), columns)?;
+    let batch = RecordBatch::try_new(surfaces_predictions(), columns)?;
     debug_assert_eq!(batch.num_rows(), rows);
     Ok(batch)
 }
@@ -293,7 +251,7 @@ mod tests {
         let batch = metrics_batch(&[row.clone(), nona.clone()]).unwrap();
         nona_table::write_part(
             &path,
-            metrics_schema(),
+            surfaces_metrics(),
             &[batch],
             &nona_table::Metadata::new(),
         )
