@@ -200,13 +200,13 @@ impl KnnSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct NonaSettings {
     /// Similarity (`l2`, `l1`, `dot`, `cos` or `cosine`).
-    #[serde(with = "names")]
+    #[serde(with = "nona_train::names")]
     pub similarity: Similarity,
     /// SoftStep mask of `nona_softstep` (`s1`, `s2`).
-    #[serde(with = "names")]
+    #[serde(with = "nona_train::names")]
     pub softstep: SoftStepKind,
     /// SoftStep parameters (`global`, `pointwise`).
-    #[serde(with = "names")]
+    #[serde(with = "nona_train::names")]
     pub params: SoftStepParams,
     /// Projector hidden widths.
     pub hidden: Vec<usize>,
@@ -395,31 +395,6 @@ fn first_repeat<T: PartialEq + Copy>(values: &[T]) -> Option<T> {
         .enumerate()
         .find(|(i, v)| values[..*i].contains(v))
         .map(|(_, v)| *v)
-}
-
-/// Serde through the pipeline names (`Display` / `FromStr`) of `nona_heads`' enums.
-mod names {
-    use std::fmt::Display;
-    use std::str::FromStr;
-
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
-
-    pub fn serialize<T: Display, S: Serializer>(
-        value: &T,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(value)
-    }
-
-    pub fn deserialize<'de, T, D>(deserializer: D) -> Result<T, D::Error>
-    where
-        T: FromStr<Err: Display>,
-        D: Deserializer<'de>,
-    {
-        String::deserialize(deserializer)?
-            .parse()
-            .map_err(D::Error::custom)
-    }
 }
 
 #[cfg(test)]
