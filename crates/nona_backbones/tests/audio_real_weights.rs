@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use candle_core::{Device, Tensor};
-use nona_backbones::audio::ctranslate2::Ct2Model;
+use nona_backbones::weights::ctranslate2::Ct2Model;
 use nona_backbones::audio::mel::N_SAMPLES;
 use nona_backbones::audio::whisper::{Pooling, WhisperConfig, load_ctranslate2, sinusoids};
 use nona_backbones::weights::synthetic_values;
@@ -46,7 +46,7 @@ fn whisper_tiny_en_matches_transformers() {
     }
     let device = Device::Cpu;
     let model = Ct2Model::read(&path).unwrap();
-    let (cfg, _) = model.whisper_encoder(&device).unwrap();
+    let cfg = WhisperConfig::from_ctranslate2(&model).unwrap();
     assert_eq!(cfg, WhisperConfig::TINY);
     // The stored positions are Whisper's sinusoids (to float16 precision).
     let stored = model

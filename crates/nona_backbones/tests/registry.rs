@@ -10,7 +10,7 @@ use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::VarBuilder;
 use candle_nn::var_builder::SimpleBackend;
 use nona_backbones::audio::whisper::{Pooling, load_ctranslate2};
-use nona_backbones::backbone::registry_entry;
+use nona_backbones::registry::registry_entry;
 use nona_backbones::weights::{SyntheticWeights, WeightsFormat, synthetic_values};
 use nona_backbones::{
     BackboneInput, BuildOptions, InputKind, PoolingOption, TokenizerFormat, WeightsLocator,

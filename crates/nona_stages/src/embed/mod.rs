@@ -22,7 +22,7 @@ use arrow::array::{Float64Array, StringArray};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use candle_core::{Device, Tensor};
-use nona_backbones::backbone::{RegistryEntry, registry_entry};
+use nona_backbones::registry::{RegistryEntry, registry_entry};
 use nona_backbones::{
     Backbone, BackboneInput, BuildOptions, DeviceKind, InputKind, PoolingOption, ResolvedTokenizer,
     ResolvedWeights, WeightsLocator, backbone_names,
