@@ -21,8 +21,8 @@
 //! Dependencies inside the crate point one way: the models ([`vision`], [`text`], [`audio`])
 //! implement the [`Backbone`] trait of [`backbone`] and read their parameters from [`weights`]
 //! (file formats, CTranslate2 included, and where files are found); [`registry`] names and builds
-//! the models. Nothing points back: a model does not know the registry, and the weights readers
-//! know no model.
+//! the models. Nothing points back: no model imports the registry, and no weights reader imports
+//! a model.
 
 pub mod audio;
 pub mod backbone;
