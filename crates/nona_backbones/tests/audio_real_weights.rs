@@ -6,9 +6,9 @@
 use std::path::PathBuf;
 
 use candle_core::{Device, Tensor};
-use nona_backbones::weights::ctranslate2::Ct2Model;
 use nona_backbones::audio::mel::N_SAMPLES;
 use nona_backbones::audio::whisper::{Pooling, WhisperConfig, load_ctranslate2, sinusoids};
+use nona_backbones::weights::ctranslate2::Ct2Model;
 use nona_backbones::weights::synthetic_values;
 use nona_backbones::{Backbone, BackboneInput};
 use nona_testkit::Gap;
@@ -20,7 +20,6 @@ fn weights_file() -> PathBuf {
         .map_or_else(|| PathBuf::from(format!("{ROOT}/weights")), PathBuf::from);
     dir.join("whisper-tiny.en-ct2.bin")
 }
-
 
 nona_testkit::device_tests!(whisper_tiny_en_matches_transformers);
 
@@ -80,7 +79,10 @@ fn whisper_tiny_en_matches_transformers(device: &Device) {
         assert_eq!(encoder.dim(), 384);
         let pooled = encoder.embed(&input).unwrap();
         let gap = Gap::of_tensors(&pooled, &expected[key]);
-        println!("whisper tiny.en {key}: relative error {:.2e}", gap.relative());
+        println!(
+            "whisper tiny.en {key}: relative error {:.2e}",
+            gap.relative()
+        );
         assert!(gap.relative() < 1e-3, "{key}: {gap}");
     }
 }

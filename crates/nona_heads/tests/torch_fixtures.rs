@@ -6,8 +6,9 @@ mod common;
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{Optimizer, VarBuilder, VarMap};
-use common::{SoftStepValues, flat, head_with, matrix, max_abs_diff, mse, vector};
+use common::{SoftStepValues, flat, head_with, matrix, mse, vector};
 use nona_heads::{Adam, AdamConfig, FusedProjector, NonaConfig, Projector, ProjectorConfig};
+use nona_testkit::Gap;
 use serde_json::Value;
 
 const TOLERANCE: f64 = 1e-5;
@@ -101,12 +102,12 @@ fn nona_outputs_and_gradients_match_torch() {
             }
         }
 
-        let output_error = max_abs_diff(&flat(&pred), &numbers(&case["output"]));
+        let output_error = Gap::between(&flat(&pred), &numbers(&case["output"]));
         assert!(
-            output_error < TOLERANCE,
-            "{label}: output differs by {output_error:e}"
+            output_error.max_abs < TOLERANCE,
+            "{label}: output differs by {output_error}"
         );
-        worst_output = worst_output.max(output_error);
+        worst_output = worst_output.max(output_error.max_abs);
 
         let grads = mse(&pred, &target).backward().unwrap();
         let expected = case["grads"].as_object().unwrap();
@@ -114,12 +115,12 @@ fn nona_outputs_and_gradients_match_torch() {
             let ours = grads.get(leaf).map(flat);
             match (expected.get(*name), ours) {
                 (Some(theirs), Some(ours)) => {
-                    let error = max_abs_diff(&ours, &numbers(theirs));
+                    let error = Gap::between(&ours, &numbers(theirs));
                     assert!(
-                        error < TOLERANCE,
-                        "{label}: d loss/d {name} differs by {error:e}"
+                        error.max_abs < TOLERANCE,
+                        "{label}: d loss/d {name} differs by {error}"
                     );
-                    worst_grad = worst_grad.max(error);
+                    worst_grad = worst_grad.max(error.max_abs);
                 }
                 (None, Some(ours)) => assert!(
                     ours.iter().all(|g| *g == 0.0),
@@ -164,23 +165,26 @@ fn projector_matches_torch_batchnorm_linear_tanh() {
     let out = projector
         .forward_train(&tensor(&fixture["x_train"]))
         .unwrap();
-    let error = max_abs_diff(&flat(&out), &numbers(&fixture["train_output"]));
-    assert!(error < TOLERANCE, "train output differs by {error:e}");
+    let error = Gap::between(&flat(&out), &numbers(&fixture["train_output"]));
+    assert!(error.max_abs < TOLERANCE, "train output differs by {error}");
 
     let grads = out.sqr().unwrap().sum_all().unwrap().backward().unwrap();
     let data = varmap.data().lock().unwrap().clone();
     for (name, expected) in fixture["grads_of_sum_of_squares"].as_object().unwrap() {
         let ours = flat(grads.get(data[name].as_tensor()).unwrap());
-        let error = max_abs_diff(&ours, &numbers(expected));
-        assert!(error < TOLERANCE, "gradient of {name} differs by {error:e}");
+        let error = Gap::between(&ours, &numbers(expected));
+        assert!(
+            error.max_abs < TOLERANCE,
+            "gradient of {name} differs by {error}"
+        );
     }
     for (name, expected) in fixture["running_after_train"].as_object().unwrap() {
-        let error = max_abs_diff(&flat(data[name].as_tensor()), &numbers(expected));
-        assert!(error < TOLERANCE, "{name} differs by {error:e}");
+        let error = Gap::between(&flat(data[name].as_tensor()), &numbers(expected));
+        assert!(error.max_abs < TOLERANCE, "{name} differs by {error}");
     }
     let eval = projector.forward_eval(&tensor(&fixture["x_eval"])).unwrap();
-    let error = max_abs_diff(&flat(&eval), &numbers(&fixture["eval_output"]));
-    assert!(error < TOLERANCE, "eval output differs by {error:e}");
+    let error = Gap::between(&flat(&eval), &numbers(&fixture["eval_output"]));
+    assert!(error.max_abs < TOLERANCE, "eval output differs by {error}");
 }
 
 #[test]
@@ -192,8 +196,8 @@ fn fused_projector_matches_torch_batchnorm_linear_tanh() {
         .forward_train(&numbers(&fixture["x_train"]))
         .unwrap()
         .to_vec();
-    let error = max_abs_diff(&out, &numbers(&fixture["train_output"]));
-    assert!(error < TOLERANCE, "train output differs by {error:e}");
+    let error = Gap::between(&out, &numbers(&fixture["train_output"]));
+    assert!(error.max_abs < TOLERANCE, "train output differs by {error}");
 
     // ∂(Σ out²)/∂out = 2 out
     let grad_out: Vec<f64> = out.iter().map(|v| 2.0 * v).collect();
@@ -202,14 +206,17 @@ fn fused_projector_matches_torch_batchnorm_linear_tanh() {
     let gradients: std::collections::HashMap<String, &[f64]> =
         fused.gradients().into_iter().collect();
     for (name, expected) in expected {
-        let error = max_abs_diff(gradients[name], &numbers(expected));
-        assert!(error < TOLERANCE, "gradient of {name} differs by {error:e}");
+        let error = Gap::between(gradients[name], &numbers(expected));
+        assert!(
+            error.max_abs < TOLERANCE,
+            "gradient of {name} differs by {error}"
+        );
     }
     fused.write_to_varmap(&varmap, "").unwrap();
     let data = varmap.data().lock().unwrap().clone();
     for (name, expected) in fixture["running_after_train"].as_object().unwrap() {
-        let error = max_abs_diff(&flat(data[name].as_tensor()), &numbers(expected));
-        assert!(error < TOLERANCE, "{name} differs by {error:e}");
+        let error = Gap::between(&flat(data[name].as_tensor()), &numbers(expected));
+        assert!(error.max_abs < TOLERANCE, "{name} differs by {error}");
     }
 }
 
@@ -237,10 +244,10 @@ fn adam_matches_torch_adam_with_coupled_weight_decay() {
                 .sum_all()
                 .unwrap();
             adam.backward_step(&loss).unwrap();
-            let error = max_abs_diff(&flat(theta.as_tensor()), &numbers(expected));
+            let error = Gap::between(&flat(theta.as_tensor()), &numbers(expected));
             assert!(
-                error < 1e-12,
-                "wd {}: step {step} differs by {error:e}",
+                error.max_abs < 1e-12,
+                "wd {}: step {step} differs by {error}",
                 config.weight_decay
             );
         }

@@ -22,9 +22,11 @@ pub struct Gap {
 }
 
 impl Gap {
-    /// The gap between two equally long slices.
-    pub fn between(actual: &[f64], expected: &[f64]) -> Self {
+    /// The gap between two equally long slices (of `f64` or `f32`).
+    pub fn between<T: Copy + Into<f64>>(actual: &[T], expected: &[T]) -> Self {
         assert_eq!(actual.len(), expected.len(), "length mismatch");
+        let actual: Vec<f64> = actual.iter().map(|&a| a.into()).collect();
+        let expected: Vec<f64> = expected.iter().map(|&b| b.into()).collect();
         let mut gap = Self {
             max_abs: 0.0,
             worst: 0,
@@ -32,9 +34,13 @@ impl Gap {
             expected: expected.first().copied().unwrap_or_default(),
             scale: expected.iter().fold(0.0, |scale, b| scale.max(b.abs())),
         };
-        for (index, (&a, &b)) in actual.iter().zip(expected).enumerate() {
+        for (index, (&a, &b)) in actual.iter().zip(&expected).enumerate() {
             let diff = (a - b).abs();
-            let diff = if diff.is_finite() { diff } else { f64::INFINITY };
+            let diff = if diff.is_finite() {
+                diff
+            } else {
+                f64::INFINITY
+            };
             if diff > gap.max_abs {
                 (gap.max_abs, gap.worst, gap.actual, gap.expected) = (diff, index, a, b);
             }

@@ -115,13 +115,11 @@ impl ResolvedWeights {
                 .map(|(name, tensor)| Ok((name, tensor.to_device(device)?)))
                 .collect::<Result<_>>()?,
             WeightsFormat::TorchLegacy => read_legacy_pth(&self.path, device)?,
-            WeightsFormat::CTranslate2 => {
-                ctranslate2::Ct2Model::read(&self.path)?
-                    .whisper_encoder(device)
-                    .ok_or_else(|| {
-                        Error::bad_file(&self.path, "not a CTranslate2 Whisper (WhisperSpec) model")
-                    })?
-            }
+            WeightsFormat::CTranslate2 => ctranslate2::Ct2Model::read(&self.path)?
+                .whisper_encoder(device)
+                .ok_or_else(|| {
+                    Error::bad_file(&self.path, "not a CTranslate2 Whisper (WhisperSpec) model")
+                })?,
         };
         Ok(tensors)
     }

@@ -133,16 +133,6 @@ pub fn flat(t: &Tensor) -> Vec<f64> {
         .unwrap()
 }
 
-/// Largest `|a − b|`; infinite if any difference is NaN or infinite (`f64::max` would skip NaN).
-pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len(), "length mismatch");
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .map(|d| if d.is_finite() { d } else { f64::INFINITY })
-        .fold(0.0, f64::max)
-}
-
 pub fn all_finite(t: &Tensor) -> bool {
     flat(t).iter().all(|v| v.is_finite())
 }
