@@ -3,7 +3,7 @@
 
 mod common;
 
-use candle_core::DType;
+use candle_core::{DType, Device};
 use common::{Lcg, SoftStepValues, all_configs, flat, head_with, matrix, vector};
 use nona_heads::{NonaConfig, Similarity, SoftStepKind, SoftStepParams};
 use nona_testkit::Gap;
@@ -159,7 +159,7 @@ fn max_deviation(dtype: DType, seeds: std::ops::Range<u64>) -> f64 {
     for seed in seeds {
         let case = random_case(seed);
         for config in all_configs() {
-            let (_, head) = head_with(config, &case.values, dtype);
+            let (_, head) = head_with(config, &case.values, dtype, &Device::Cpu);
             let train = head
                 .forward_train(
                     &matrix(&case.batch, dtype),

@@ -33,20 +33,27 @@ fn rows(v: &Value) -> Vec<Vec<f64>> {
     v.as_array().unwrap().iter().map(numbers).collect()
 }
 
-fn tensor(v: &Value) -> Tensor {
-    match v.as_array().unwrap().first() {
+/// A fixture's matrix or vector as an f64 tensor on `device`.
+fn tensor(v: &Value, device: &Device) -> Tensor {
+    let cpu = match v.as_array().unwrap().first() {
         Some(Value::Array(_)) => matrix(&rows(v), DType::F64),
         _ => vector(&numbers(v), DType::F64),
-    }
+    };
+    cpu.to_device(device).unwrap()
 }
 
 fn text(v: &Value, key: &str) -> String {
     v[key].as_str().unwrap().to_owned()
 }
 
-#[test]
+nona_testkit::device_tests!(
+    nona_outputs_and_gradients_match_torch,
+    projector_matches_torch_batchnorm_linear_tanh,
+    adam_matches_torch_adam_with_coupled_weight_decay
+);
+
 #[allow(clippy::print_stderr)] // reports the measured errors with --nocapture
-fn nona_outputs_and_gradients_match_torch() {
+fn nona_outputs_and_gradients_match_torch(device: &Device) {
     let fixtures = fixtures();
     let eps = fixtures["eps"].as_f64().unwrap();
     let inputs = &fixtures["inputs"];
@@ -72,23 +79,27 @@ fn nona_outputs_and_gradients_match_torch() {
             config.params,
             text(case, "mode")
         );
-        let (varmap, head) = head_with(config, &values, DType::F64);
+        let (varmap, head) = head_with(config, &values, DType::F64, device);
         let z;
         let mut leaves: Vec<(&str, Tensor)> = Vec::new();
         let (pred, target) = if text(case, "mode") == "train" {
-            z = Var::from_tensor(&tensor(&inputs["z_train"])).unwrap();
+            z = Var::from_tensor(&tensor(&inputs["z_train"], device)).unwrap();
             let pred = head
-                .forward_train(z.as_tensor(), &tensor(&inputs["y_train"]))
+                .forward_train(z.as_tensor(), &tensor(&inputs["y_train"], device))
                 .unwrap();
-            (pred, tensor(&inputs["target_train"]))
+            (pred, tensor(&inputs["target_train"], device))
         } else {
-            z = Var::from_tensor(&tensor(&inputs["z_query"])).unwrap();
-            let bank = Var::from_tensor(&tensor(&inputs["z_bank"])).unwrap();
+            z = Var::from_tensor(&tensor(&inputs["z_query"], device)).unwrap();
+            let bank = Var::from_tensor(&tensor(&inputs["z_bank"], device)).unwrap();
             leaves.push(("bank_z", bank.as_tensor().clone()));
             let pred = head
-                .forward_eval(z.as_tensor(), bank.as_tensor(), &tensor(&inputs["y_bank"]))
+                .forward_eval(
+                    z.as_tensor(),
+                    bank.as_tensor(),
+                    &tensor(&inputs["y_bank"], device),
+                )
                 .unwrap();
-            (pred, tensor(&inputs["target_query"]))
+            (pred, tensor(&inputs["target_query"], device))
         };
         leaves.push(("z", z.as_tensor().clone()));
         let data = varmap.data().lock().unwrap().clone();
@@ -135,8 +146,9 @@ fn nona_outputs_and_gradients_match_torch() {
     eprintln!("torch parity: max output error {worst_output:e}, max gradient error {worst_grad:e}");
 }
 
-/// The projector fixture, its configuration, and an f64 projector holding its variables.
-fn fixture_projector() -> (Value, ProjectorConfig, VarMap, Projector) {
+/// The projector fixture, its configuration, and an f64 projector on `device` holding its
+/// variables.
+fn fixture_projector(device: &Device) -> (Value, ProjectorConfig, VarMap, Projector) {
     let fixture = fixtures()["projector"].clone();
     let dims: Vec<usize> = numbers(&fixture["dims"])
         .into_iter()
@@ -150,20 +162,19 @@ fn fixture_projector() -> (Value, ProjectorConfig, VarMap, Projector) {
     let mut varmap = VarMap::new();
     let projector = Projector::new(
         &config,
-        VarBuilder::from_varmap(&varmap, DType::F64, &Device::Cpu),
+        VarBuilder::from_varmap(&varmap, DType::F64, device),
     )
     .unwrap();
     for (name, value) in fixture["variables"].as_object().unwrap() {
-        varmap.set_one(name, tensor(value)).unwrap();
+        varmap.set_one(name, tensor(value, device)).unwrap();
     }
     (fixture, config, varmap, projector)
 }
 
-#[test]
-fn projector_matches_torch_batchnorm_linear_tanh() {
-    let (fixture, _, varmap, projector) = fixture_projector();
+fn projector_matches_torch_batchnorm_linear_tanh(device: &Device) {
+    let (fixture, _, varmap, projector) = fixture_projector(device);
     let out = projector
-        .forward_train(&tensor(&fixture["x_train"]))
+        .forward_train(&tensor(&fixture["x_train"], device))
         .unwrap();
     let error = Gap::between(&flat(&out), &numbers(&fixture["train_output"]));
     assert!(error.max_abs < TOLERANCE, "train output differs by {error}");
@@ -182,14 +193,16 @@ fn projector_matches_torch_batchnorm_linear_tanh() {
         let error = Gap::between(&flat(data[name].as_tensor()), &numbers(expected));
         assert!(error.max_abs < TOLERANCE, "{name} differs by {error}");
     }
-    let eval = projector.forward_eval(&tensor(&fixture["x_eval"])).unwrap();
+    let eval = projector
+        .forward_eval(&tensor(&fixture["x_eval"], device))
+        .unwrap();
     let error = Gap::between(&flat(&eval), &numbers(&fixture["eval_output"]));
     assert!(error.max_abs < TOLERANCE, "eval output differs by {error}");
 }
 
 #[test]
 fn fused_projector_matches_torch_batchnorm_linear_tanh() {
-    let (fixture, config, varmap, _) = fixture_projector();
+    let (fixture, config, varmap, _) = fixture_projector(&Device::Cpu);
     let mut fused =
         FusedProjector::<f64>::from_varmap(&varmap, "", &config, AdamConfig::default()).unwrap();
     let out = fused
@@ -220,12 +233,11 @@ fn fused_projector_matches_torch_batchnorm_linear_tanh() {
     }
 }
 
-#[test]
-fn adam_matches_torch_adam_with_coupled_weight_decay() {
+fn adam_matches_torch_adam_with_coupled_weight_decay(device: &Device) {
     for case in fixtures()["adam"].as_array().unwrap() {
-        let theta = Var::from_tensor(&tensor(&case["start"])).unwrap();
-        let target = tensor(&case["target"]);
-        let scale = tensor(&case["scale"]);
+        let theta = Var::from_tensor(&tensor(&case["start"], device)).unwrap();
+        let target = tensor(&case["target"], device);
+        let scale = tensor(&case["scale"], device);
         let config = AdamConfig {
             lr: case["lr"].as_f64().unwrap(),
             weight_decay: case["weight_decay"].as_f64().unwrap(),
