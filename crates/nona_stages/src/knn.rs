@@ -46,7 +46,7 @@ pub struct KnnConfig {
     /// Candidate Minkowski exponents (1, 2).
     pub p: Vec<u32>,
     /// Candidate weightings (`uniform`, `distance`).
-    pub weights: Vec<String>,
+    pub weights: Vec<Weights>,
     /// Cross-validation folds (scikit-learn's `KFold`).
     pub folds: usize,
     /// Shuffle the training rows with the unit's seed before cutting the folds
@@ -64,7 +64,7 @@ impl Default for KnnConfig {
         Self {
             k: grid.n_neighbors,
             p: grid.p,
-            weights: grid.weights.iter().map(|w| w.as_str().to_owned()).collect(),
+            weights: grid.weights,
             folds: grid.folds,
             shuffle: true,
             backbone: true,
@@ -76,21 +76,10 @@ impl Default for KnnConfig {
 impl KnnConfig {
     /// The grid with table-order folds (a unit sets its own order, see [`Self::fold_order`]).
     fn grid(&self) -> Result<nona_knn::GridSpec, String> {
-        let weights = self
-            .weights
-            .iter()
-            .map(|w| match w.as_str() {
-                "uniform" => Ok(Weights::Uniform),
-                "distance" => Ok(Weights::Distance),
-                other => Err(format!(
-                    "unknown weights `{other}` (expected `uniform` or `distance`)"
-                )),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         let grid = nona_knn::GridSpec {
             n_neighbors: self.k.clone(),
             p: self.p.clone(),
-            weights,
+            weights: self.weights.clone(),
             folds: self.folds,
             fold_order: FoldOrder::Table,
         };

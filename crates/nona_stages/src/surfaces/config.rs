@@ -135,22 +135,12 @@ pub struct KnnSettings {
     /// Candidate Minkowski exponents (1 or 2).
     pub p: Vec<u32>,
     /// Candidate weightings (`uniform`, `distance`).
-    pub weights: Vec<KnnWeights>,
+    pub weights: Vec<nona_knn::Weights>,
     /// Cross-validation folds.
     pub folds: usize,
     /// Shuffle the training points with the unit's seed before cutting the folds
     /// (`KFold(shuffle=True, random_state=seed)`); `false`: folds in table order.
     pub shuffle: bool,
-}
-
-/// How k-NN averages its neighbours' labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KnnWeights {
-    /// Plain mean.
-    Uniform,
-    /// Inverse-distance weights.
-    Distance,
 }
 
 impl Default for KnnSettings {
@@ -159,7 +149,7 @@ impl Default for KnnSettings {
         Self {
             n_neighbors: spec.n_neighbors,
             p: spec.p,
-            weights: vec![KnnWeights::Uniform, KnnWeights::Distance],
+            weights: spec.weights,
             folds: spec.folds,
             shuffle: true,
         }
@@ -172,14 +162,7 @@ impl KnnSettings {
         Ok(nona_knn::GridSpec {
             n_neighbors: self.n_neighbors.clone(),
             p: self.p.clone(),
-            weights: self
-                .weights
-                .iter()
-                .map(|w| match w {
-                    KnnWeights::Uniform => nona_knn::Weights::Uniform,
-                    KnnWeights::Distance => nona_knn::Weights::Distance,
-                })
-                .collect(),
+            weights: self.weights.clone(),
             folds: self.folds,
             fold_order: if self.shuffle {
                 nona_knn::FoldOrder::shuffled(seed)?
