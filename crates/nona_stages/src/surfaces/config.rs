@@ -1,11 +1,14 @@
 //! The `[surfaces]` section and its checks.
 
 use std::fmt;
+use std::str::FromStr;
 
-use nona_heads::{Similarity, SoftStepKind, SoftStepParams};
+use nona_heads::SoftStepKind;
 use nona_pipeline::config::{ConfigError, Pipeline};
-use nona_train::{CellConfig, HeadKind, ModelConfig, OptimConfig, Seeds, SplitConfig, Surface};
-use serde::{Deserialize, Serialize};
+use nona_train::{CellConfig, ModelConfig, OptimConfig, Seeds, SplitConfig, Surface};
+use serde::de::{self, MapAccess, Visitor};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Fewest points a surface may have: enough for the splits and the k-NN folds.
 pub const MIN_POINTS: usize = 40;
@@ -173,88 +176,138 @@ impl KnnSettings {
     }
 }
 
-/// `[surfaces.nona]`: the NONA heads' settings, with the names of `nona_train`'s `ModelConfig`
-/// and `OptimConfig`. `softstep` is the mask of `nona_softstep` (`nona` always uses none).
+/// `[surfaces.nona]`: the NONA heads' settings as `nona_train` types, read from one flat table of
+/// their keys: the [`ModelConfig`] keys but `head` (always NONA) and `clip` (always on), and every
+/// [`OptimConfig`] key. `model.softstep` is the mask of `nona_softstep` (`nona` always uses none).
 ///
 /// Defaults differ from the embedding-table defaults: 2-d inputs want a deeper projector, larger
 /// batches (more in-batch neighbours) and a larger learning rate (see the README's
 /// "Synthetic surfaces" section for the sweep behind them).
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+///
+/// Serde is written by hand: `#[serde(flatten)]` would lose the "did you mean" of a mistyped key
+/// and the line of a wrong value.
+#[derive(Debug, Clone, PartialEq)]
 pub struct NonaSettings {
-    /// Similarity (`l2`, `l1`, `dot`, `cos` or `cosine`).
-    #[serde(with = "nona_train::names")]
-    pub similarity: Similarity,
-    /// SoftStep mask of `nona_softstep` (`s1`, `s2`).
-    #[serde(with = "nona_train::names")]
-    pub softstep: SoftStepKind,
-    /// SoftStep parameters (`global`, `pointwise`).
-    #[serde(with = "nona_train::names")]
-    pub params: SoftStepParams,
-    /// Projector hidden widths.
-    pub hidden: Vec<usize>,
-    /// Projector output width `d`.
-    pub embedding_dim: usize,
-    /// Adam learning rate.
-    pub lr: f64,
-    /// Adam weight decay.
-    pub weight_decay: f64,
-    /// Training batch size (also NONA's in-batch neighbour count).
-    pub batch_size: usize,
-    /// Upper bound on epochs.
-    pub max_epochs: usize,
-    /// Checked epochs without validation improvement that stop training.
-    pub patience: usize,
-    /// Epochs not checked by early stopping.
-    pub start_after_epoch: usize,
+    /// Projector and head.
+    pub model: ModelConfig,
+    /// Optimisation.
+    pub optim: OptimConfig,
 }
 
 impl Default for NonaSettings {
     fn default() -> Self {
-        let model = ModelConfig::default();
-        let optim = OptimConfig::default();
         Self {
-            similarity: model.similarity,
-            softstep: SoftStepKind::S2,
-            params: model.params,
-            hidden: vec![64, 64],
-            embedding_dim: model.embedding_dim,
-            lr: 1e-2,
-            weight_decay: optim.weight_decay,
-            batch_size: 128,
-            max_epochs: optim.max_epochs,
-            patience: optim.patience,
-            start_after_epoch: optim.start_after_epoch,
+            model: ModelConfig {
+                softstep: SoftStepKind::S2,
+                hidden: vec![64, 64],
+                ..ModelConfig::default()
+            },
+            optim: OptimConfig {
+                lr: 1e-2,
+                batch_size: 128,
+                ..OptimConfig::default()
+            },
         }
     }
 }
 
 impl NonaSettings {
+    /// The keys of `[surfaces.nona]`.
+    const KEYS: &[&str] = &[
+        "similarity",
+        "softstep",
+        "params",
+        "hidden",
+        "embedding_dim",
+        "lr",
+        "weight_decay",
+        "batch_size",
+        "max_epochs",
+        "patience",
+        "start_after_epoch",
+    ];
+
     /// The training configuration of `method` (a NONA method) for `seed`.
     pub fn cell(&self, method: Method, seed: u64) -> CellConfig {
+        let softstep = match method {
+            Method::NonaSoftstep => self.model.softstep,
+            _ => SoftStepKind::None,
+        };
         CellConfig {
             model: ModelConfig {
-                head: HeadKind::Nona,
-                similarity: self.similarity,
-                softstep: match method {
-                    Method::NonaSoftstep => self.softstep,
-                    _ => SoftStepKind::None,
-                },
-                params: self.params,
-                hidden: self.hidden.clone(),
-                embedding_dim: self.embedding_dim,
-                clip: true,
+                softstep,
+                ..self.model.clone()
             },
-            optim: OptimConfig {
-                lr: self.lr,
-                weight_decay: self.weight_decay,
-                batch_size: self.batch_size,
-                max_epochs: self.max_epochs,
-                patience: self.patience,
-                start_after_epoch: self.start_after_epoch,
-            },
+            optim: self.optim.clone(),
             seed,
         }
+    }
+}
+
+impl Serialize for NonaSettings {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (model, optim) = (&self.model, &self.optim);
+        let mut table = serializer.serialize_struct("NonaSettings", Self::KEYS.len())?;
+        table.serialize_field("similarity", &model.similarity.to_string())?;
+        table.serialize_field("softstep", &model.softstep.to_string())?;
+        table.serialize_field("params", &model.params.to_string())?;
+        table.serialize_field("hidden", &model.hidden)?;
+        table.serialize_field("embedding_dim", &model.embedding_dim)?;
+        table.serialize_field("lr", &optim.lr)?;
+        table.serialize_field("weight_decay", &optim.weight_decay)?;
+        table.serialize_field("batch_size", &optim.batch_size)?;
+        table.serialize_field("max_epochs", &optim.max_epochs)?;
+        table.serialize_field("patience", &optim.patience)?;
+        table.serialize_field("start_after_epoch", &optim.start_after_epoch)?;
+        table.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for NonaSettings {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_struct("NonaSettings", Self::KEYS, NonaSettingsVisitor)
+    }
+}
+
+/// Reads the keys of `[surfaces.nona]` over [`NonaSettings::default`].
+struct NonaSettingsVisitor;
+
+impl<'de> Visitor<'de> for NonaSettingsVisitor {
+    type Value = NonaSettings;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the `[surfaces.nona]` table")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NonaSettings, A::Error> {
+        let mut settings = NonaSettings::default();
+        let (model, optim) = (&mut settings.model, &mut settings.optim);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "similarity" => model.similarity = map.next_value::<Named<_>>()?.0,
+                "softstep" => model.softstep = map.next_value::<Named<_>>()?.0,
+                "params" => model.params = map.next_value::<Named<_>>()?.0,
+                "hidden" => model.hidden = map.next_value()?,
+                "embedding_dim" => model.embedding_dim = map.next_value()?,
+                "lr" => optim.lr = map.next_value()?,
+                "weight_decay" => optim.weight_decay = map.next_value()?,
+                "batch_size" => optim.batch_size = map.next_value()?,
+                "max_epochs" => optim.max_epochs = map.next_value()?,
+                "patience" => optim.patience = map.next_value()?,
+                "start_after_epoch" => optim.start_after_epoch = map.next_value()?,
+                other => return Err(de::Error::unknown_field(other, NonaSettings::KEYS)),
+            }
+        }
+        Ok(settings)
+    }
+}
+
+/// A `nona_heads` enum read by its pipeline name ([`nona_train::names`]).
+struct Named<T>(T);
+
+impl<'de, T: FromStr<Err: fmt::Display>> Deserialize<'de> for Named<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        nona_train::names::deserialize(deserializer).map(Self)
     }
 }
 
@@ -358,7 +411,8 @@ impl SurfacesConfig {
                 format!("`folds` must be at least 2, got {}", self.knn.folds),
             ));
         }
-        if self.methods.contains(&Method::NonaSoftstep) && self.nona.softstep == SoftStepKind::None
+        if self.methods.contains(&Method::NonaSoftstep)
+            && self.nona.model.softstep == SoftStepKind::None
         {
             errors.push(at(
                 "nona.softstep",
@@ -382,6 +436,8 @@ fn first_repeat<T: PartialEq + Copy>(values: &[T]) -> Option<T> {
 
 #[cfg(test)]
 mod tests {
+    use nona_heads::Similarity;
+
     use super::*;
 
     #[test]
@@ -411,7 +467,7 @@ mod tests {
         let config: SurfacesConfig = toml::from_str(text).unwrap();
         assert_eq!(config.methods, [Method::NonaSoftstep, Method::Linear]);
         assert_eq!(config.seed_values(), vec![4, 2]);
-        assert_eq!(config.nona.similarity, Similarity::Cos);
+        assert_eq!(config.nona.model.similarity, Similarity::Cos);
         let json = serde_json::to_value(&config).unwrap();
         assert_eq!(json["nona"]["softstep"], "s1");
         assert_eq!(json["methods"][0], "nona_softstep");
@@ -427,7 +483,7 @@ mod tests {
     #[test]
     fn cosine_names_the_cos_similarity() {
         let config: SurfacesConfig = toml::from_str("[nona]\nsimilarity = \"cosine\"").unwrap();
-        assert_eq!(config.nona.similarity, Similarity::Cos);
+        assert_eq!(config.nona.model.similarity, Similarity::Cos);
     }
 
     #[test]
