@@ -1,14 +1,13 @@
 //! The `[surfaces]` section and its checks.
 
 use std::fmt;
-use std::str::FromStr;
 
 use nona_heads::SoftStepKind;
 use nona_pipeline::config::{ConfigError, Pipeline};
 use nona_train::{CellConfig, ModelConfig, OptimConfig, Seeds, SplitConfig, Surface};
-use serde::de::{self, MapAccess, Visitor};
-use serde::ser::SerializeStruct;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
+
+use crate::common::flat_section;
 
 /// Fewest points a surface may have: enough for the splits and the k-NN folds.
 pub const MIN_POINTS: usize = 40;
@@ -46,9 +45,10 @@ pub struct SurfacesConfig {
     /// Not part of the fingerprint: it does not change the results.
     #[serde(default, skip_serializing)]
     pub threads: Option<usize>,
-    /// The k-NN baseline's grid (`[surfaces.knn]`).
+    /// The k-NN baseline's grid (`[surfaces.knn]`): by default the reference code's grid, 4 folds
+    /// cut from the training points shuffled with the unit's seed.
     #[serde(default)]
-    pub knn: KnnSettings,
+    pub knn: nona_knn::GridConfig,
     /// The NONA heads' settings (`[surfaces.nona]`), shared by `nona` and `nona_softstep`.
     #[serde(default)]
     pub nona: NonaSettings,
@@ -128,54 +128,6 @@ impl fmt::Display for Method {
     }
 }
 
-/// `[surfaces.knn]`: the grid searched by K-fold CV (by default the reference code's grid, 4
-/// folds cut from the training points shuffled with the unit's seed).
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct KnnSettings {
-    /// Candidate neighbour counts.
-    pub n_neighbors: Vec<usize>,
-    /// Candidate Minkowski exponents (1 or 2).
-    pub p: Vec<u32>,
-    /// Candidate weightings (`uniform`, `distance`).
-    pub weights: Vec<nona_knn::Weights>,
-    /// Cross-validation folds.
-    pub folds: usize,
-    /// Shuffle the training points with the unit's seed before cutting the folds
-    /// (`KFold(shuffle=True, random_state=seed)`); `false`: folds in table order.
-    pub shuffle: bool,
-}
-
-impl Default for KnnSettings {
-    fn default() -> Self {
-        let spec = nona_knn::GridSpec::default();
-        Self {
-            n_neighbors: spec.n_neighbors,
-            p: spec.p,
-            weights: spec.weights,
-            folds: spec.folds,
-            shuffle: true,
-        }
-    }
-}
-
-impl KnnSettings {
-    /// The grid as `nona_knn` searches it in the unit with `seed`.
-    pub fn grid_spec(&self, seed: u64) -> Result<nona_knn::GridSpec, nona_knn::KnnError> {
-        Ok(nona_knn::GridSpec {
-            n_neighbors: self.n_neighbors.clone(),
-            p: self.p.clone(),
-            weights: self.weights.clone(),
-            folds: self.folds,
-            fold_order: if self.shuffle {
-                nona_knn::FoldOrder::shuffled(seed)?
-            } else {
-                nona_knn::FoldOrder::Table
-            },
-        })
-    }
-}
-
 /// `[surfaces.nona]`: the NONA heads' settings as `nona_train` types, read from one flat table of
 /// their keys: the [`ModelConfig`] keys but `head` (always NONA) and `clip` (always on), and every
 /// [`OptimConfig`] key. `model.softstep` is the mask of `nona_softstep` (`nona` always uses none).
@@ -184,8 +136,8 @@ impl KnnSettings {
 /// batches (more in-batch neighbours) and a larger learning rate (see the README's
 /// "Synthetic surfaces" section for the sweep behind them).
 ///
-/// Serde is written by hand: `#[serde(flatten)]` would lose the "did you mean" of a mistyped key
-/// and the line of a wrong value.
+/// Read as a [`FlatSection`](crate::common::FlatSection): `#[serde(flatten)]` would lose the "did
+/// you mean" of a mistyped key and the line of a wrong value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NonaSettings {
     /// Projector and head.
@@ -212,21 +164,6 @@ impl Default for NonaSettings {
 }
 
 impl NonaSettings {
-    /// The keys of `[surfaces.nona]`.
-    const KEYS: &[&str] = &[
-        "similarity",
-        "softstep",
-        "params",
-        "hidden",
-        "embedding_dim",
-        "lr",
-        "weight_decay",
-        "batch_size",
-        "max_epochs",
-        "patience",
-        "start_after_epoch",
-    ];
-
     /// The training configuration of `method` (a NONA method) for `seed`.
     pub fn cell(&self, method: Method, seed: u64) -> CellConfig {
         let softstep = match method {
@@ -244,72 +181,19 @@ impl NonaSettings {
     }
 }
 
-impl Serialize for NonaSettings {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (model, optim) = (&self.model, &self.optim);
-        let mut table = serializer.serialize_struct("NonaSettings", Self::KEYS.len())?;
-        table.serialize_field("similarity", &model.similarity.to_string())?;
-        table.serialize_field("softstep", &model.softstep.to_string())?;
-        table.serialize_field("params", &model.params.to_string())?;
-        table.serialize_field("hidden", &model.hidden)?;
-        table.serialize_field("embedding_dim", &model.embedding_dim)?;
-        table.serialize_field("lr", &optim.lr)?;
-        table.serialize_field("weight_decay", &optim.weight_decay)?;
-        table.serialize_field("batch_size", &optim.batch_size)?;
-        table.serialize_field("max_epochs", &optim.max_epochs)?;
-        table.serialize_field("patience", &optim.patience)?;
-        table.serialize_field("start_after_epoch", &optim.start_after_epoch)?;
-        table.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for NonaSettings {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_struct("NonaSettings", Self::KEYS, NonaSettingsVisitor)
-    }
-}
-
-/// Reads the keys of `[surfaces.nona]` over [`NonaSettings::default`].
-struct NonaSettingsVisitor;
-
-impl<'de> Visitor<'de> for NonaSettingsVisitor {
-    type Value = NonaSettings;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the `[surfaces.nona]` table")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NonaSettings, A::Error> {
-        let mut settings = NonaSettings::default();
-        let (model, optim) = (&mut settings.model, &mut settings.optim);
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "similarity" => model.similarity = map.next_value::<Named<_>>()?.0,
-                "softstep" => model.softstep = map.next_value::<Named<_>>()?.0,
-                "params" => model.params = map.next_value::<Named<_>>()?.0,
-                "hidden" => model.hidden = map.next_value()?,
-                "embedding_dim" => model.embedding_dim = map.next_value()?,
-                "lr" => optim.lr = map.next_value()?,
-                "weight_decay" => optim.weight_decay = map.next_value()?,
-                "batch_size" => optim.batch_size = map.next_value()?,
-                "max_epochs" => optim.max_epochs = map.next_value()?,
-                "patience" => optim.patience = map.next_value()?,
-                "start_after_epoch" => optim.start_after_epoch = map.next_value()?,
-                other => return Err(de::Error::unknown_field(other, NonaSettings::KEYS)),
-            }
-        }
-        Ok(settings)
-    }
-}
-
-/// A `nona_heads` enum read by its pipeline name ([`nona_train::names`]).
-struct Named<T>(T);
-
-impl<'de, T: FromStr<Err: fmt::Display>> Deserialize<'de> for Named<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        nona_train::names::deserialize(deserializer).map(Self)
-    }
-}
+flat_section!(NonaSettings {
+    "similarity" => name(model.similarity),
+    "softstep" => name(model.softstep),
+    "params" => name(model.params),
+    "hidden" => value(model.hidden),
+    "embedding_dim" => value(model.embedding_dim),
+    "lr" => value(optim.lr),
+    "weight_decay" => value(optim.weight_decay),
+    "batch_size" => value(optim.batch_size),
+    "max_epochs" => value(optim.max_epochs),
+    "patience" => value(optim.patience),
+    "start_after_epoch" => value(optim.start_after_epoch),
+});
 
 impl SurfacesConfig {
     /// The seeds in unit order.
