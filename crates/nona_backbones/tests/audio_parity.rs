@@ -8,12 +8,13 @@ use nona_backbones::audio::mel::{LogMel, N_FRAMES, N_SAMPLES};
 use nona_backbones::audio::whisper::{Pooling, WhisperConfig, WhisperEncoder};
 use nona_backbones::weights::{SyntheticWeights, synthetic_values};
 use nona_backbones::{Backbone, BackboneInput, InputSpec};
+use nona_testkit::Gap;
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../tests/fixtures/audio/whisper_reference.safetensors"
 );
-const TOLERANCE: f32 = 1e-4;
+const TOLERANCE: f64 = 1e-4;
 
 /// The fixture's two clips: 3.7 s, and 31 s (truncated to 30 s).
 fn clips() -> Vec<Vec<f32>> {
@@ -28,19 +29,6 @@ fn clips() -> Vec<Vec<f32>> {
         .collect()
 }
 
-/// `max |a - b| / max |b|`.
-fn relative_error(actual: &Tensor, expected: &Tensor) -> f32 {
-    let diff = (actual - expected).unwrap().abs().unwrap();
-    let diff = diff.max_all().unwrap().to_scalar::<f32>().unwrap();
-    diff / expected
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
-}
-
 fn reference() -> std::collections::HashMap<String, Tensor> {
     candle_core::safetensors::load(FIXTURE, &Device::Cpu).unwrap()
 }
@@ -53,8 +41,8 @@ fn small_config() -> WhisperConfig {
     }
 }
 
-fn encoder(pooling: Pooling) -> WhisperEncoder {
-    let vb = VarBuilder::from_backend(Box::new(SyntheticWeights), DType::F32, Device::Cpu);
+fn encoder(pooling: Pooling, device: &Device) -> WhisperEncoder {
+    let vb = VarBuilder::from_backend(Box::new(SyntheticWeights), DType::F32, device.clone());
     WhisperEncoder::new(
         "whisper_small_random",
         vb.pp("encoder"),
@@ -74,23 +62,20 @@ fn log_mel_matches_whisper_feature_extractor() {
         for (key, start, len) in [("mel.head", 0, 300), ("mel.tail", 2950, 50)] {
             let actual = mel.narrow(1, start, len).unwrap();
             let reference = expected[key].i(b).unwrap();
-            let max_abs = (&actual - &reference)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap();
-            println!("clip {b} {key}: max abs error {max_abs:.2e}");
-            assert!(max_abs < TOLERANCE, "clip {b} {key}: {max_abs:e}");
+            let gap = Gap::of_tensors(&actual, &reference);
+            println!("clip {b} {key}: max abs error {:.2e}", gap.max_abs);
+            assert!(gap.max_abs < TOLERANCE, "clip {b} {key}: {gap}");
         }
     }
 }
 
-#[test]
+nona_testkit::device_tests!(
+    encoder_matches_transformers_whisper_model,
+    hubert_matches_transformers_hubert_model
+);
+
 #[allow(clippy::print_stdout, reason = "the measured errors are reported")]
-fn encoder_matches_transformers_whisper_model() {
+fn encoder_matches_transformers_whisper_model(device: &Device) {
     let expected = reference();
     let clips = clips();
     let lengths: Vec<usize> = clips.iter().map(|c| c.len().min(N_SAMPLES)).collect();
@@ -99,13 +84,13 @@ fn encoder_matches_transformers_whisper_model() {
         let n = lengths[b];
         flat[b * N_SAMPLES..b * N_SAMPLES + n].copy_from_slice(&clip[..n]);
     }
-    let samples = Tensor::from_vec(flat, (2, N_SAMPLES), &Device::Cpu).unwrap();
+    let samples = Tensor::from_vec(flat, (2, N_SAMPLES), device).unwrap();
     let input = BackboneInput::Audio {
         samples,
         lengths: lengths.clone(),
     };
 
-    let audio = encoder(Pooling::AudioFrames);
+    let audio = encoder(Pooling::AudioFrames, device);
     assert_eq!(
         audio.input(),
         InputSpec::Audio {
@@ -116,26 +101,29 @@ fn encoder_matches_transformers_whisper_model() {
     );
     let mels: Vec<Tensor> = clips
         .iter()
-        .map(|c| Tensor::from_vec(audio.log_mel(c), (80, N_FRAMES), &Device::Cpu).unwrap())
+        .map(|c| Tensor::from_vec(audio.log_mel(c), (80, N_FRAMES), device).unwrap())
         .collect();
     let hidden = audio
         .forward_mel(&Tensor::stack(&mels, 0).unwrap())
         .unwrap();
     assert_eq!(hidden.dims(), &[2, 1500, 64]);
     let head = hidden.narrow(1, 0, 20).unwrap();
-    let error = relative_error(&head, &expected["encoder.head"]);
-    println!("encoder hidden states (first 20 frames): relative error {error:.2e}");
-    assert!(error < TOLERANCE, "hidden: {error:e}");
+    let gap = Gap::of_tensors(&head, &expected["encoder.head"]);
+    println!(
+        "encoder hidden states (first 20 frames): relative error {:.2e}",
+        gap.relative()
+    );
+    assert!(gap.relative() < TOLERANCE, "hidden: {gap}");
 
     for (pooling, key) in [
         (Pooling::AudioFrames, "encoder.pooled_audio"),
         (Pooling::AllFrames, "encoder.pooled_all"),
     ] {
-        let pooled = encoder(pooling).embed(&input).unwrap();
+        let pooled = encoder(pooling, device).embed(&input).unwrap();
         assert_eq!(pooled.dims(), &[2, 64]);
-        let error = relative_error(&pooled, &expected[key]);
-        println!("{key}: relative error {error:.2e}");
-        assert!(error < TOLERANCE, "{key}: {error:e}");
+        let gap = Gap::of_tensors(&pooled, &expected[key]);
+        println!("{key}: relative error {:.2e}", gap.relative());
+        assert!(gap.relative() < TOLERANCE, "{key}: {gap}");
     }
 }
 
@@ -159,9 +147,8 @@ fn audio_input_is_checked() {
     );
 }
 
-#[test]
 #[allow(clippy::print_stdout, reason = "the measured errors are reported")]
-fn hubert_matches_transformers_hubert_model() {
+fn hubert_matches_transformers_hubert_model(device: &Device) {
     use nona_backbones::audio::hubert::{Hubert, HubertConfig, HubertPooling};
     let expected = candle_core::safetensors::load(
         concat!(
@@ -185,7 +172,7 @@ fn hubert_matches_transformers_hubert_model() {
     assert_eq!(cfg.frames(cfg.min_samples()), 1);
     assert_eq!(cfg.frames(cfg.min_samples() - 1), 0);
     assert_eq!(HubertConfig::base().min_samples(), 400);
-    let vb = VarBuilder::from_backend(Box::new(SyntheticWeights), DType::F32, Device::Cpu);
+    let vb = VarBuilder::from_backend(Box::new(SyntheticWeights), DType::F32, device.clone());
     let hubert = Hubert::new("hubert_small_random", vb.clone(), cfg.clone()).unwrap();
     let lengths = vec![16_000, 9_600];
     let mut flat = vec![0.0f32; 2 * 16_000];
@@ -195,17 +182,23 @@ fn hubert_matches_transformers_hubert_model() {
             *o = 0.3 * v;
         }
     }
-    let samples = Tensor::from_vec(flat, (2, 16_000), &Device::Cpu).unwrap();
+    let samples = Tensor::from_vec(flat, (2, 16_000), device).unwrap();
     let hidden = hubert.forward(&samples).unwrap();
     let head = hidden.narrow(1, 0, 12).unwrap();
-    let error = relative_error(&head, &expected["head"]);
-    println!("hubert hidden states (first 12 frames): relative error {error:.2e}");
-    assert!(error < TOLERANCE, "hidden: {error:e}");
+    let gap = Gap::of_tensors(&head, &expected["head"]);
+    println!(
+        "hubert hidden states (first 12 frames): relative error {:.2e}",
+        gap.relative()
+    );
+    assert!(gap.relative() < TOLERANCE, "hidden: {gap}");
     let input = BackboneInput::Audio { samples, lengths };
     let pooled = hubert.embed(&input).unwrap();
-    let error = relative_error(&pooled, &expected["pooled_audio"]);
-    println!("hubert pooled over audio frames: relative error {error:.2e}");
-    assert!(error < TOLERANCE, "pooled: {error:e}");
+    let gap = Gap::of_tensors(&pooled, &expected["pooled_audio"]);
+    println!(
+        "hubert pooled over audio frames: relative error {:.2e}",
+        gap.relative()
+    );
+    assert!(gap.relative() < TOLERANCE, "pooled: {gap}");
     // First-frame pooling is frame 0 of transformers' last hidden state.
     let first = Hubert::new("hubert_small_random", vb, cfg)
         .unwrap()
@@ -217,7 +210,10 @@ fn hubert_matches_transformers_hubert_model() {
         .unwrap()
         .squeeze(1)
         .unwrap();
-    let error = relative_error(&first, &frame0);
-    println!("hubert first-frame pooling: relative error {error:.2e}");
-    assert!(error < TOLERANCE, "first frame: {error:e}");
+    let gap = Gap::of_tensors(&first, &frame0);
+    println!(
+        "hubert first-frame pooling: relative error {:.2e}",
+        gap.relative()
+    );
+    assert!(gap.relative() < TOLERANCE, "first frame: {gap}");
 }

@@ -6,11 +6,12 @@
 use std::path::PathBuf;
 
 use candle_core::{Device, Tensor};
-use nona_backbones::audio::ctranslate2::Ct2Model;
 use nona_backbones::audio::mel::N_SAMPLES;
 use nona_backbones::audio::whisper::{Pooling, WhisperConfig, load_ctranslate2, sinusoids};
+use nona_backbones::weights::ctranslate2::Ct2Model;
 use nona_backbones::weights::synthetic_values;
 use nona_backbones::{Backbone, BackboneInput};
+use nona_testkit::Gap;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
@@ -20,22 +21,14 @@ fn weights_file() -> PathBuf {
     dir.join("whisper-tiny.en-ct2.bin")
 }
 
-fn max_abs(t: &Tensor) -> f32 {
-    t.abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
-}
+nona_testkit::device_tests!(whisper_tiny_en_matches_transformers);
 
-#[test]
 #[allow(
     clippy::print_stderr,
     clippy::print_stdout,
     reason = "a skipped test says why; the error is reported"
 )]
-fn whisper_tiny_en_matches_transformers() {
+fn whisper_tiny_en_matches_transformers(device: &Device) {
     let path = weights_file();
     if !path.exists() {
         eprintln!(
@@ -44,20 +37,20 @@ fn whisper_tiny_en_matches_transformers() {
         );
         return;
     }
-    let device = Device::Cpu;
     let model = Ct2Model::read(&path).unwrap();
-    let (cfg, _) = model.whisper_encoder(&device).unwrap();
+    let cfg = WhisperConfig::from_ctranslate2(&model).unwrap();
     assert_eq!(cfg, WhisperConfig::TINY);
     // The stored positions are Whisper's sinusoids (to float16 precision).
     let stored = model
-        .tensor("encoder/position_encodings/encodings", &device)
+        .tensor("encoder/position_encodings/encodings", device)
         .unwrap();
-    let ours = sinusoids(1500, 384, &device).unwrap();
-    assert!(max_abs(&(stored - ours).unwrap()) < 2e-3);
+    let ours = sinusoids(1500, 384, device).unwrap();
+    let gap = Gap::of_tensors(&stored, &ours);
+    assert!(gap.max_abs < 2e-3, "positions: {gap}");
 
     let expected = candle_core::safetensors::load(
         format!("{ROOT}/tests/fixtures/audio/whisper_tiny_en_real.safetensors"),
-        &device,
+        &Device::Cpu,
     )
     .unwrap();
     let clips: Vec<Vec<f32>> = [("audio0", 59_200), ("audio1", 496_000)]
@@ -75,18 +68,21 @@ fn whisper_tiny_en_matches_transformers() {
         flat[b * N_SAMPLES..b * N_SAMPLES + lengths[b]].copy_from_slice(&clip[..lengths[b]]);
     }
     let input = BackboneInput::Audio {
-        samples: Tensor::from_vec(flat, (2, N_SAMPLES), &device).unwrap(),
+        samples: Tensor::from_vec(flat, (2, N_SAMPLES), device).unwrap(),
         lengths,
     };
     for (pooling, key) in [
         (Pooling::AudioFrames, "pooled_audio"),
         (Pooling::AllFrames, "pooled_all"),
     ] {
-        let encoder = load_ctranslate2("whisper_tiny_en", &path, &device, pooling).unwrap();
+        let encoder = load_ctranslate2("whisper_tiny_en", &path, device, pooling).unwrap();
         assert_eq!(encoder.dim(), 384);
         let pooled = encoder.embed(&input).unwrap();
-        let error = max_abs(&(&pooled - &expected[key]).unwrap()) / max_abs(&expected[key]);
-        println!("whisper tiny.en {key}: relative error {error:.2e}");
-        assert!(error < 1e-3, "{key}: {error:e}");
+        let gap = Gap::of_tensors(&pooled, &expected[key]);
+        println!(
+            "whisper tiny.en {key}: relative error {:.2e}",
+            gap.relative()
+        );
+        assert!(gap.relative() < 1e-3, "{key}: {gap}");
     }
 }

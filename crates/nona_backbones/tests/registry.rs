@@ -10,12 +10,13 @@ use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::VarBuilder;
 use candle_nn::var_builder::SimpleBackend;
 use nona_backbones::audio::whisper::{Pooling, load_ctranslate2};
-use nona_backbones::backbone::registry_entry;
+use nona_backbones::registry::registry_entry;
 use nona_backbones::weights::{SyntheticWeights, WeightsFormat, synthetic_values};
 use nona_backbones::{
     BackboneInput, BuildOptions, InputKind, PoolingOption, TokenizerFormat, WeightsLocator,
     backbone_names_for, build_backbone, build_backbone_with,
 };
+use nona_testkit::Gap;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
@@ -177,15 +178,8 @@ fn whisper_reads_transformers_checkpoint_names() {
     let input = clip_input(0.5);
     let a = bare.embed(&input).unwrap();
     let b = from_checkpoint.embed(&input).unwrap();
-    let diff = (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
-    assert_eq!(diff, 0.0);
+    let gap = Gap::of_tensors(&a, &b);
+    assert_eq!(gap.max_abs, 0.0, "{gap}");
 }
 
 /// `whisper_tiny_en` by name resolves the CTranslate2 `model.bin` in the weights directory,
@@ -218,15 +212,8 @@ fn whisper_tiny_en_by_name_loads_the_ctranslate2_file() {
     let a = loaded.backbone.embed(&input).unwrap();
     let b = nona_backbones::Backbone::embed(&direct, &input).unwrap();
     assert_eq!(a.dims(), &[1, 384]);
-    let diff = (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
-    assert_eq!(diff, 0.0);
+    let gap = Gap::of_tensors(&a, &b);
+    assert_eq!(gap.max_abs, 0.0, "{gap}");
 }
 
 #[test]

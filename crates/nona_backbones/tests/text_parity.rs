@@ -12,24 +12,11 @@ use candle_nn::VarBuilder;
 use nona_backbones::text::{EncoderConfig, Layout, Pooling, TextEncoder, build_text_backbone};
 use nona_backbones::weights::SyntheticWeights;
 use nona_backbones::{Backbone, BackboneInput, Error, InputSpec, WeightsLocator, load_backbone};
+use nona_testkit::Gap;
 use nona_text::{TextTokenizer, TokenBatch};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-const TOLERANCE: f32 = 1e-4;
-
-/// `max |a - b| / max |b|`.
-fn relative_error(actual: &Tensor, expected: &Tensor) -> f32 {
-    assert_eq!(actual.dims(), expected.dims());
-    let max = |t: Tensor| {
-        t.abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    };
-    max((actual - expected).unwrap()) / max(expected.clone())
-}
+const TOLERANCE: f64 = 1e-4;
 
 fn fixture(name: &str) -> HashMap<String, Tensor> {
     candle_core::safetensors::load(format!("{ROOT}/tests/fixtures/text/{name}"), &Device::Cpu)
@@ -61,41 +48,50 @@ fn check(
 ) {
     let (hidden, mask) = encoder.last_hidden_state(input).unwrap();
     let mut report = vec![];
-    let error = relative_error(&hidden, &expected[&format!("{prefix}.hidden")]);
-    report.push(format!("hidden {error:.2e}"));
-    assert!(
-        error < TOLERANCE,
-        "{prefix} hidden: relative error {error:e}"
-    );
+    let gap = Gap::of_tensors(&hidden, &expected[&format!("{prefix}.hidden")]);
+    report.push(format!("hidden {:.2e}", gap.relative()));
+    assert!(gap.relative() < TOLERANCE, "{prefix} hidden: {gap}");
     for (name, pooling) in [
         ("cls", Pooling::CLS),
         ("mean", Pooling::MEAN),
         ("mean_norm", Pooling::MEAN_NORMALIZED),
     ] {
         let pooled = pooling.pool(&hidden, &mask).unwrap();
-        let error = relative_error(&pooled, &expected[&format!("{prefix}.{name}")]);
-        report.push(format!("{name} {error:.2e}"));
-        assert!(
-            error < TOLERANCE,
-            "{prefix} {name}: relative error {error:e}"
-        );
+        let gap = Gap::of_tensors(&pooled, &expected[&format!("{prefix}.{name}")]);
+        report.push(format!("{name} {:.2e}", gap.relative()));
+        assert!(gap.relative() < TOLERANCE, "{prefix} {name}: {gap}");
     }
     println!("{prefix}: relative errors {}", report.join(", "));
 }
 
-fn fixture_input(expected: &HashMap<String, Tensor>, prefix: &str) -> BackboneInput {
+/// Fixture batch `prefix` on `device`.
+fn fixture_input(
+    expected: &HashMap<String, Tensor>,
+    prefix: &str,
+    device: &Device,
+) -> BackboneInput {
+    let tensor = |key: &str| {
+        expected
+            .get(&format!("{prefix}.{key}"))
+            .map(|t| t.to_device(device).unwrap())
+    };
     BackboneInput::Tokens {
-        input_ids: expected[&format!("{prefix}.input_ids")].clone(),
-        attention_mask: expected[&format!("{prefix}.attention_mask")].clone(),
-        token_type_ids: expected.get(&format!("{prefix}.token_type_ids")).cloned(),
+        input_ids: tensor("input_ids").unwrap(),
+        attention_mask: tensor("attention_mask").unwrap(),
+        token_type_ids: tensor("token_type_ids"),
     }
 }
 
-#[test]
-fn tiny_bert_and_distilbert_match_transformers() {
+nona_testkit::device_tests!(
+    tiny_bert_and_distilbert_match_transformers,
+    minilm_real_weights_match_transformers_from_text
+);
+
+fn tiny_bert_and_distilbert_match_transformers(device: &Device) {
     let expected = fixture("text_random.safetensors");
     for (model, layout) in [("bert", Layout::Bert), ("distilbert", Layout::DistilBert)] {
-        let weights = VarBuilder::from_backend(Box::new(SyntheticWeights), DType::F32, Device::Cpu);
+        let weights =
+            VarBuilder::from_backend(Box::new(SyntheticWeights), DType::F32, device.clone());
         let encoder = TextEncoder::new(model, &tiny(layout), Pooling::CLS, weights).unwrap();
         for batch in ["b1", "b3"] {
             let prefix = format!("{model}.{batch}");
@@ -103,7 +99,7 @@ fn tiny_bert_and_distilbert_match_transformers() {
                 &encoder,
                 &expected,
                 &prefix,
-                &fixture_input(&expected, &prefix),
+                &fixture_input(&expected, &prefix, device),
             );
         }
     }
@@ -176,19 +172,17 @@ const SENTENCES: [&str; 4] = [
     "Short.",
 ];
 
-#[test]
 #[allow(
     clippy::print_stderr,
     clippy::print_stdout,
     reason = "a skipped test says why"
 )]
-fn minilm_real_weights_match_transformers_from_text() {
-    let device = Device::Cpu;
+fn minilm_real_weights_match_transformers_from_text(device: &Device) {
     let mut locator = WeightsLocator::from_env();
     if std::env::var_os("NONA_WEIGHTS_DIR").is_none() {
         locator.weights_dir = format!("{ROOT}/weights").into();
     }
-    let loaded = match load_backbone("minilm_l6", &device, &locator) {
+    let loaded = match load_backbone("minilm_l6", device, &locator) {
         Err(Error::WeightsNotFound(message)) => {
             eprintln!("SKIPPED minilm_real_weights_match_transformers_from_text: {message}");
             return;
@@ -198,7 +192,7 @@ fn minilm_real_weights_match_transformers_from_text() {
     assert_eq!(loaded.backbone.dim(), 384);
     let tokenizer_file = loaded.weights.path.with_file_name("tokenizer.json");
     let tokenizer = TextTokenizer::from_file(&tokenizer_file, 256).unwrap();
-    let vb = VarBuilder::from_tensors(loaded.weights.load(&device).unwrap(), DType::F32, &device);
+    let vb = VarBuilder::from_tensors(loaded.weights.load(device).unwrap(), DType::F32, device);
     let encoder = build_text_backbone("minilm_l6", Pooling::MEAN_NORMALIZED, vb).unwrap();
     let expected = fixture("minilm_real.safetensors");
 
@@ -207,7 +201,7 @@ fn minilm_real_weights_match_transformers_from_text() {
         let encoded: Vec<_> = texts.iter().map(|t| tokenizer.encode(t).unwrap()).collect();
         let rows: Vec<_> = encoded.iter().enumerate().collect();
         let tokens = TokenBatch::collate(&rows, tokenizer.pad_id());
-        let (input_ids, attention_mask, token_type_ids) = tokens.tensors(&device).unwrap();
+        let (input_ids, attention_mask, token_type_ids) = tokens.tensors(device).unwrap();
         let reference_ids = expected[&format!("{prefix}.input_ids")]
             .to_dtype(DType::U32)
             .unwrap();
@@ -223,9 +217,12 @@ fn minilm_real_weights_match_transformers_from_text() {
         check(&encoder, &expected, &prefix, &input);
         // The registered backbone pools as sentence-transformers: normalised mean.
         let pooled = loaded.backbone.embed(&input).unwrap();
-        let error = relative_error(&pooled, &expected[&format!("{prefix}.mean_norm")]);
-        println!("{prefix}: registry embed relative error {error:.2e}");
-        assert!(error < TOLERANCE);
+        let gap = Gap::of_tensors(&pooled, &expected[&format!("{prefix}.mean_norm")]);
+        println!(
+            "{prefix}: registry embed relative error {:.2e}",
+            gap.relative()
+        );
+        assert!(gap.relative() < TOLERANCE, "{prefix}: {gap}");
     }
 }
 

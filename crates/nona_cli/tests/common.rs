@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use nona_table::schemas::SchemaFile;
+use nona_testkit::Gap;
 use std::process::{Command, Output};
 
 /// The `nona` binary under test.
@@ -206,18 +207,6 @@ pub fn error_rows(dir: &Path) -> Vec<(String, String, String)> {
     rows
 }
 
-/// `max |a - b| / max |b|` over two equally long slices.
-pub fn relative_error(actual: &[f32], expected: &[f32]) -> f32 {
-    assert_eq!(actual.len(), expected.len());
-    let diff = actual
-        .iter()
-        .zip(expected)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
-    let scale = expected.iter().map(|b| b.abs()).fold(0.0f32, f32::max);
-    diff / scale
-}
-
 /// Writes 16-bit PCM WAV `path` with `channels` identical channels of `samples` (in `[-1, 1]`).
 pub fn write_wav(path: &Path, samples: &[f32], rate: u32, channels: u16) {
     let data_len = (samples.len() * 2 * usize::from(channels)) as u32;
@@ -253,16 +242,13 @@ pub fn sine(freq: f32, amplitude: f32, seconds: f32, rate: u32) -> Vec<f32> {
 
 /// The parity tolerance of a stage row against the library's embedding of the same input alone
 /// (relative to the largest expected value).
-pub const PARITY_TOLERANCE: f32 = 1e-5;
+pub const PARITY_TOLERANCE: f64 = 1e-5;
 
 /// Asserts `actual` is within [`PARITY_TOLERANCE`] of `expected` and reports the error (run with
 /// `--nocapture` to see it).
 #[allow(clippy::print_stdout, reason = "the measured errors are reported")]
 pub fn assert_parity(label: &str, actual: &[f32], expected: &[f32]) {
-    let error = relative_error(actual, expected);
-    println!("parity {label}: relative error {error:.2e}");
-    assert!(
-        error < PARITY_TOLERANCE,
-        "{label}: relative error {error:e}"
-    );
+    let gap = Gap::between(actual, expected);
+    println!("parity {label}: relative error {:.2e}", gap.relative());
+    assert!(gap.relative() < PARITY_TOLERANCE, "{label}: {gap}");
 }

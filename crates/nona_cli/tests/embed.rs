@@ -8,6 +8,7 @@ use candle_core::{Device, Tensor};
 use common::{
     assert_conforms, error_rows, image_dataset, run_in, schema_file, stderr, stdout, table_rows,
 };
+use nona_testkit::Gap;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
@@ -106,22 +107,8 @@ batch_size = 2
         .broadcast_add(&state["_fc.bias"])
         .unwrap();
     let expected = &fixture["logits"];
-    let err = (&logits - expected)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
-    let scale = expected
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
-    assert!(err / scale < 1e-4, "relative error {:.2e}", err / scale);
+    let gap = Gap::of_tensors(&logits, expected);
+    assert!(gap.relative() < 1e-4, "logits {gap}");
 
     let inspect = run_in(tmp.path(), &["inspect", "runs/lite/embed"]);
     let text = stdout(&inspect);

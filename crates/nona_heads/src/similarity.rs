@@ -118,6 +118,7 @@ impl FromStr for Similarity {
 #[cfg(test)]
 mod tests {
     use candle_core::{DType, Device, Tensor, Var};
+    use nona_testkit::Gap;
 
     use super::Similarity;
 
@@ -126,18 +127,6 @@ mod tests {
             .map(|i| ((i as f64 + seed) * 0.731).sin())
             .collect();
         Tensor::from_vec(data, (rows, cols), &Device::Cpu).unwrap()
-    }
-
-    fn flat(t: &Tensor) -> Vec<f64> {
-        t.flatten_all().unwrap().to_vec1().unwrap()
-    }
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
-        flat(a)
-            .iter()
-            .zip(flat(b))
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0, f64::max)
     }
 
     /// Forward and both gradients of the CPU kernel equal the composed tensor ops, for a
@@ -166,7 +155,8 @@ mod tests {
                 };
                 let kernel = similarity.matrix(&z, &z_n).unwrap();
                 let composed = similarity.composed_distances(&z, &z_n).unwrap();
-                assert!(max_diff(&kernel, &composed) < 1e-12, "{similarity} forward");
+                let gap = Gap::of_tensors(&kernel, &composed);
+                assert!(gap.max_abs < 1e-12, "{similarity} forward: {gap}");
                 let g_kernel = (kernel * &weights)
                     .unwrap()
                     .sum_all()
@@ -181,8 +171,8 @@ mod tests {
                     .unwrap();
                 for var in [&z, &z_n] {
                     let (a, b) = (g_kernel.get(var).unwrap(), g_composed.get(var).unwrap());
-                    let error = max_diff(a, b);
-                    assert!(error < 1e-12, "{similarity} gradient differs by {error:e}");
+                    let gap = Gap::of_tensors(a, b);
+                    assert!(gap.max_abs < 1e-12, "{similarity} gradient differs: {gap}");
                 }
             }
         }

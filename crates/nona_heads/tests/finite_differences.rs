@@ -3,7 +3,7 @@
 
 mod common;
 
-use candle_core::{DType, Tensor, Var};
+use candle_core::{DType, Device, Tensor, Var};
 use common::{
     Lcg, SoftStepValues, all_configs, flat, head_with, matrix, mse, softstep_vars, vector,
 };
@@ -58,7 +58,7 @@ fn check(config: NonaConfig, seed: u64) -> f64 {
     let dim = 4;
     let mut rng = Lcg::new(seed);
     let values = SoftStepValues::random(&mut rng, dim);
-    let (varmap, head) = head_with(config, &values, DType::F64);
+    let (varmap, head) = head_with(config, &values, DType::F64, &Device::Cpu);
     let params = softstep_vars(&varmap);
 
     let batch = Var::from_tensor(&matrix(&rng.matrix(6, dim), DType::F64)).unwrap();

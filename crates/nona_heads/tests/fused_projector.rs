@@ -5,8 +5,9 @@ mod common;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, VarBuilder, VarMap};
-use common::{Lcg, flat, max_abs_diff};
+use common::{Lcg, flat};
 use nona_heads::{Adam, AdamConfig, FusedProjector, HeadsError, Projector, ProjectorConfig};
+use nona_testkit::Gap;
 
 fn config() -> ProjectorConfig {
     ProjectorConfig {
@@ -107,8 +108,11 @@ fn training_steps_match_autograd_and_tensor_adam() {
         optimizer.backward_step(&loss).unwrap();
 
         let z_fused = fused.forward_train(&x).unwrap().to_vec();
-        let error = max_abs_diff(&z_fused, &flat(&z));
-        assert!(error < 1e-12, "step {step}: embeddings differ by {error:e}");
+        let error = Gap::between(&z_fused, &flat(&z));
+        assert!(
+            error.max_abs < 1e-12,
+            "step {step}: embeddings differ by {error}"
+        );
         let grad: Vec<f64> = z_fused
             .iter()
             .zip(&target)
@@ -119,8 +123,11 @@ fn training_steps_match_autograd_and_tensor_adam() {
     }
     fused.write_to_varmap(&fused_vars, "").unwrap();
     for ((name, ours), (_, expected)) in values(&fused_vars).iter().zip(values(&reference_vars)) {
-        let error = max_abs_diff(ours, &expected);
-        assert!(error < 1e-10, "{name} differs by {error:e} after 6 steps");
+        let error = Gap::between(ours, &expected);
+        assert!(
+            error.max_abs < 1e-10,
+            "{name} differs by {error} after 6 steps"
+        );
     }
 }
 
@@ -139,8 +146,8 @@ fn f32_forward_matches_autograd_projector() {
     let ours: Vec<f64> = z.iter().map(|&v| f64::from(v)).collect();
     let x = Tensor::from_vec(x, (32, 64), &Device::Cpu).unwrap();
     let expected = flat(&projector.forward_train(&x).unwrap());
-    let error = max_abs_diff(&ours, &expected);
-    assert!(error < 1e-5, "f32 embeddings differ by {error:e}");
+    let error = Gap::between(&ours, &expected);
+    assert!(error.max_abs < 1e-5, "f32 embeddings differ by {error}");
 }
 
 #[test]

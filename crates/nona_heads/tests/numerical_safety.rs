@@ -4,7 +4,7 @@
 
 mod common;
 
-use candle_core::{DType, Var};
+use candle_core::{DType, Device, Var};
 use common::{
     Lcg, SoftStepValues, all_configs, all_finite, flat, head_with, matrix, mse, softstep_vars,
     vector,
@@ -23,7 +23,7 @@ fn assert_finite(
     labels: &[f64],
     what: &str,
 ) -> Vec<f64> {
-    let (varmap, head) = head_with(config, values, dtype);
+    let (varmap, head) = head_with(config, values, dtype, &Device::Cpu);
     let params = softstep_vars(&varmap);
     let z = Var::from_tensor(&matrix(batch, dtype)).unwrap();
     let y = vector(labels, dtype);
@@ -157,7 +157,7 @@ fn batch_of_two_stays_finite_and_each_sample_gets_the_other_label() {
 #[test]
 fn batch_of_one_is_rejected_in_training_and_fine_in_evaluation() {
     for config in all_configs() {
-        let (_, head) = head_with(config, &values(3), DType::F64);
+        let (_, head) = head_with(config, &values(3), DType::F64, &Device::Cpu);
         let z = matrix(&[vec![0.1, 0.2, 0.3]], DType::F64);
         let y = vector(&[0.5], DType::F64);
         match head.forward_train(&z, &y) {

@@ -3,9 +3,10 @@
 
 mod common;
 
-use candle_core::DType;
-use common::{Lcg, SoftStepValues, all_configs, flat, head_with, matrix, max_abs_diff, vector};
+use candle_core::{DType, Device};
+use common::{Lcg, SoftStepValues, all_configs, flat, head_with, matrix, vector};
 use nona_heads::{NonaConfig, Similarity, SoftStepKind, SoftStepParams};
+use nona_testkit::Gap;
 
 fn sigmoid(v: f64) -> f64 {
     1.0 / (1.0 + (-v).exp())
@@ -158,7 +159,7 @@ fn max_deviation(dtype: DType, seeds: std::ops::Range<u64>) -> f64 {
     for seed in seeds {
         let case = random_case(seed);
         for config in all_configs() {
-            let (_, head) = head_with(config, &case.values, dtype);
+            let (_, head) = head_with(config, &case.values, dtype, &Device::Cpu);
             let train = head
                 .forward_train(
                     &matrix(&case.batch, dtype),
@@ -188,8 +189,9 @@ fn max_deviation(dtype: DType, seeds: std::ops::Range<u64>) -> f64 {
                 &case.bank_labels,
                 false,
             );
-            let deviation = max_abs_diff(&flat(&train), &expected_train)
-                .max(max_abs_diff(&flat(&eval), &expected_eval));
+            let deviation = Gap::between(&flat(&train), &expected_train)
+                .max_abs
+                .max(Gap::between(&flat(&eval), &expected_eval).max_abs);
             assert!(
                 deviation.is_finite(),
                 "{config:?} seed {seed}: non-finite output"
@@ -244,5 +246,5 @@ fn the_formulas_are_sensitive_to_the_softstep_parameters() {
         &case.bank_labels,
         false,
     );
-    assert!(max_abs_diff(&masked, &unmasked) > 1e-3);
+    assert!(Gap::between(&masked, &unmasked).max_abs > 1e-3);
 }

@@ -6,8 +6,9 @@ mod common;
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{Optimizer, VarBuilder, VarMap};
-use common::{SoftStepValues, flat, head_with, matrix, max_abs_diff, mse, vector};
+use common::{SoftStepValues, flat, head_with, matrix, mse, vector};
 use nona_heads::{Adam, AdamConfig, FusedProjector, NonaConfig, Projector, ProjectorConfig};
+use nona_testkit::Gap;
 use serde_json::Value;
 
 const TOLERANCE: f64 = 1e-5;
@@ -32,20 +33,27 @@ fn rows(v: &Value) -> Vec<Vec<f64>> {
     v.as_array().unwrap().iter().map(numbers).collect()
 }
 
-fn tensor(v: &Value) -> Tensor {
-    match v.as_array().unwrap().first() {
+/// A fixture's matrix or vector as an f64 tensor on `device`.
+fn tensor(v: &Value, device: &Device) -> Tensor {
+    let cpu = match v.as_array().unwrap().first() {
         Some(Value::Array(_)) => matrix(&rows(v), DType::F64),
         _ => vector(&numbers(v), DType::F64),
-    }
+    };
+    cpu.to_device(device).unwrap()
 }
 
 fn text(v: &Value, key: &str) -> String {
     v[key].as_str().unwrap().to_owned()
 }
 
-#[test]
+nona_testkit::device_tests!(
+    nona_outputs_and_gradients_match_torch,
+    projector_matches_torch_batchnorm_linear_tanh,
+    adam_matches_torch_adam_with_coupled_weight_decay
+);
+
 #[allow(clippy::print_stderr)] // reports the measured errors with --nocapture
-fn nona_outputs_and_gradients_match_torch() {
+fn nona_outputs_and_gradients_match_torch(device: &Device) {
     let fixtures = fixtures();
     let eps = fixtures["eps"].as_f64().unwrap();
     let inputs = &fixtures["inputs"];
@@ -71,23 +79,27 @@ fn nona_outputs_and_gradients_match_torch() {
             config.params,
             text(case, "mode")
         );
-        let (varmap, head) = head_with(config, &values, DType::F64);
+        let (varmap, head) = head_with(config, &values, DType::F64, device);
         let z;
         let mut leaves: Vec<(&str, Tensor)> = Vec::new();
         let (pred, target) = if text(case, "mode") == "train" {
-            z = Var::from_tensor(&tensor(&inputs["z_train"])).unwrap();
+            z = Var::from_tensor(&tensor(&inputs["z_train"], device)).unwrap();
             let pred = head
-                .forward_train(z.as_tensor(), &tensor(&inputs["y_train"]))
+                .forward_train(z.as_tensor(), &tensor(&inputs["y_train"], device))
                 .unwrap();
-            (pred, tensor(&inputs["target_train"]))
+            (pred, tensor(&inputs["target_train"], device))
         } else {
-            z = Var::from_tensor(&tensor(&inputs["z_query"])).unwrap();
-            let bank = Var::from_tensor(&tensor(&inputs["z_bank"])).unwrap();
+            z = Var::from_tensor(&tensor(&inputs["z_query"], device)).unwrap();
+            let bank = Var::from_tensor(&tensor(&inputs["z_bank"], device)).unwrap();
             leaves.push(("bank_z", bank.as_tensor().clone()));
             let pred = head
-                .forward_eval(z.as_tensor(), bank.as_tensor(), &tensor(&inputs["y_bank"]))
+                .forward_eval(
+                    z.as_tensor(),
+                    bank.as_tensor(),
+                    &tensor(&inputs["y_bank"], device),
+                )
                 .unwrap();
-            (pred, tensor(&inputs["target_query"]))
+            (pred, tensor(&inputs["target_query"], device))
         };
         leaves.push(("z", z.as_tensor().clone()));
         let data = varmap.data().lock().unwrap().clone();
@@ -101,12 +113,12 @@ fn nona_outputs_and_gradients_match_torch() {
             }
         }
 
-        let output_error = max_abs_diff(&flat(&pred), &numbers(&case["output"]));
+        let output_error = Gap::between(&flat(&pred), &numbers(&case["output"]));
         assert!(
-            output_error < TOLERANCE,
-            "{label}: output differs by {output_error:e}"
+            output_error.max_abs < TOLERANCE,
+            "{label}: output differs by {output_error}"
         );
-        worst_output = worst_output.max(output_error);
+        worst_output = worst_output.max(output_error.max_abs);
 
         let grads = mse(&pred, &target).backward().unwrap();
         let expected = case["grads"].as_object().unwrap();
@@ -114,12 +126,12 @@ fn nona_outputs_and_gradients_match_torch() {
             let ours = grads.get(leaf).map(flat);
             match (expected.get(*name), ours) {
                 (Some(theirs), Some(ours)) => {
-                    let error = max_abs_diff(&ours, &numbers(theirs));
+                    let error = Gap::between(&ours, &numbers(theirs));
                     assert!(
-                        error < TOLERANCE,
-                        "{label}: d loss/d {name} differs by {error:e}"
+                        error.max_abs < TOLERANCE,
+                        "{label}: d loss/d {name} differs by {error}"
                     );
-                    worst_grad = worst_grad.max(error);
+                    worst_grad = worst_grad.max(error.max_abs);
                 }
                 (None, Some(ours)) => assert!(
                     ours.iter().all(|g| *g == 0.0),
@@ -134,8 +146,9 @@ fn nona_outputs_and_gradients_match_torch() {
     eprintln!("torch parity: max output error {worst_output:e}, max gradient error {worst_grad:e}");
 }
 
-/// The projector fixture, its configuration, and an f64 projector holding its variables.
-fn fixture_projector() -> (Value, ProjectorConfig, VarMap, Projector) {
+/// The projector fixture, its configuration, and an f64 projector on `device` holding its
+/// variables.
+fn fixture_projector(device: &Device) -> (Value, ProjectorConfig, VarMap, Projector) {
     let fixture = fixtures()["projector"].clone();
     let dims: Vec<usize> = numbers(&fixture["dims"])
         .into_iter()
@@ -149,51 +162,55 @@ fn fixture_projector() -> (Value, ProjectorConfig, VarMap, Projector) {
     let mut varmap = VarMap::new();
     let projector = Projector::new(
         &config,
-        VarBuilder::from_varmap(&varmap, DType::F64, &Device::Cpu),
+        VarBuilder::from_varmap(&varmap, DType::F64, device),
     )
     .unwrap();
     for (name, value) in fixture["variables"].as_object().unwrap() {
-        varmap.set_one(name, tensor(value)).unwrap();
+        varmap.set_one(name, tensor(value, device)).unwrap();
     }
     (fixture, config, varmap, projector)
 }
 
-#[test]
-fn projector_matches_torch_batchnorm_linear_tanh() {
-    let (fixture, _, varmap, projector) = fixture_projector();
+fn projector_matches_torch_batchnorm_linear_tanh(device: &Device) {
+    let (fixture, _, varmap, projector) = fixture_projector(device);
     let out = projector
-        .forward_train(&tensor(&fixture["x_train"]))
+        .forward_train(&tensor(&fixture["x_train"], device))
         .unwrap();
-    let error = max_abs_diff(&flat(&out), &numbers(&fixture["train_output"]));
-    assert!(error < TOLERANCE, "train output differs by {error:e}");
+    let error = Gap::between(&flat(&out), &numbers(&fixture["train_output"]));
+    assert!(error.max_abs < TOLERANCE, "train output differs by {error}");
 
     let grads = out.sqr().unwrap().sum_all().unwrap().backward().unwrap();
     let data = varmap.data().lock().unwrap().clone();
     for (name, expected) in fixture["grads_of_sum_of_squares"].as_object().unwrap() {
         let ours = flat(grads.get(data[name].as_tensor()).unwrap());
-        let error = max_abs_diff(&ours, &numbers(expected));
-        assert!(error < TOLERANCE, "gradient of {name} differs by {error:e}");
+        let error = Gap::between(&ours, &numbers(expected));
+        assert!(
+            error.max_abs < TOLERANCE,
+            "gradient of {name} differs by {error}"
+        );
     }
     for (name, expected) in fixture["running_after_train"].as_object().unwrap() {
-        let error = max_abs_diff(&flat(data[name].as_tensor()), &numbers(expected));
-        assert!(error < TOLERANCE, "{name} differs by {error:e}");
+        let error = Gap::between(&flat(data[name].as_tensor()), &numbers(expected));
+        assert!(error.max_abs < TOLERANCE, "{name} differs by {error}");
     }
-    let eval = projector.forward_eval(&tensor(&fixture["x_eval"])).unwrap();
-    let error = max_abs_diff(&flat(&eval), &numbers(&fixture["eval_output"]));
-    assert!(error < TOLERANCE, "eval output differs by {error:e}");
+    let eval = projector
+        .forward_eval(&tensor(&fixture["x_eval"], device))
+        .unwrap();
+    let error = Gap::between(&flat(&eval), &numbers(&fixture["eval_output"]));
+    assert!(error.max_abs < TOLERANCE, "eval output differs by {error}");
 }
 
 #[test]
 fn fused_projector_matches_torch_batchnorm_linear_tanh() {
-    let (fixture, config, varmap, _) = fixture_projector();
+    let (fixture, config, varmap, _) = fixture_projector(&Device::Cpu);
     let mut fused =
         FusedProjector::<f64>::from_varmap(&varmap, "", &config, AdamConfig::default()).unwrap();
     let out = fused
         .forward_train(&numbers(&fixture["x_train"]))
         .unwrap()
         .to_vec();
-    let error = max_abs_diff(&out, &numbers(&fixture["train_output"]));
-    assert!(error < TOLERANCE, "train output differs by {error:e}");
+    let error = Gap::between(&out, &numbers(&fixture["train_output"]));
+    assert!(error.max_abs < TOLERANCE, "train output differs by {error}");
 
     // ∂(Σ out²)/∂out = 2 out
     let grad_out: Vec<f64> = out.iter().map(|v| 2.0 * v).collect();
@@ -202,23 +219,25 @@ fn fused_projector_matches_torch_batchnorm_linear_tanh() {
     let gradients: std::collections::HashMap<String, &[f64]> =
         fused.gradients().into_iter().collect();
     for (name, expected) in expected {
-        let error = max_abs_diff(gradients[name], &numbers(expected));
-        assert!(error < TOLERANCE, "gradient of {name} differs by {error:e}");
+        let error = Gap::between(gradients[name], &numbers(expected));
+        assert!(
+            error.max_abs < TOLERANCE,
+            "gradient of {name} differs by {error}"
+        );
     }
     fused.write_to_varmap(&varmap, "").unwrap();
     let data = varmap.data().lock().unwrap().clone();
     for (name, expected) in fixture["running_after_train"].as_object().unwrap() {
-        let error = max_abs_diff(&flat(data[name].as_tensor()), &numbers(expected));
-        assert!(error < TOLERANCE, "{name} differs by {error:e}");
+        let error = Gap::between(&flat(data[name].as_tensor()), &numbers(expected));
+        assert!(error.max_abs < TOLERANCE, "{name} differs by {error}");
     }
 }
 
-#[test]
-fn adam_matches_torch_adam_with_coupled_weight_decay() {
+fn adam_matches_torch_adam_with_coupled_weight_decay(device: &Device) {
     for case in fixtures()["adam"].as_array().unwrap() {
-        let theta = Var::from_tensor(&tensor(&case["start"])).unwrap();
-        let target = tensor(&case["target"]);
-        let scale = tensor(&case["scale"]);
+        let theta = Var::from_tensor(&tensor(&case["start"], device)).unwrap();
+        let target = tensor(&case["target"], device);
+        let scale = tensor(&case["scale"], device);
         let config = AdamConfig {
             lr: case["lr"].as_f64().unwrap(),
             weight_decay: case["weight_decay"].as_f64().unwrap(),
@@ -237,10 +256,10 @@ fn adam_matches_torch_adam_with_coupled_weight_decay() {
                 .sum_all()
                 .unwrap();
             adam.backward_step(&loss).unwrap();
-            let error = max_abs_diff(&flat(theta.as_tensor()), &numbers(expected));
+            let error = Gap::between(&flat(theta.as_tensor()), &numbers(expected));
             assert!(
-                error < 1e-12,
-                "wd {}: step {step} differs by {error:e}",
+                error.max_abs < 1e-12,
+                "wd {}: step {step} differs by {error}",
                 config.weight_decay
             );
         }

@@ -5,12 +5,13 @@ mod common;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, VarBuilder, VarMap};
-use common::{Lcg, flat, matrix, max_abs_diff, mse, vector};
+use common::{Lcg, flat, matrix, mse, vector};
 use nona_heads::{
     Adam, AdamConfig, DenseHead, EarlyStopping, EarlyStoppingConfig, HeadsError, MinMaxScaler,
     NonaConfig, NonaHead, Projector, ProjectorConfig, Similarity, SoftStepKind, SoftStepParams,
     VarSnapshot,
 };
+use nona_testkit::Gap;
 
 #[test]
 fn pipeline_names_round_trip() {
@@ -89,7 +90,7 @@ fn dense_head_predicts_one_value_per_row_and_clips() {
         ],
         DType::F64,
     );
-    assert!(max_abs_diff(&flat(&head.forward(&z).unwrap()), &[0.7, 3.5, -0.5]) < 1e-12);
+    assert!(Gap::between(&flat(&head.forward(&z).unwrap()), &[0.7, 3.5, -0.5]).max_abs < 1e-12);
     assert_eq!(flat(&head.predict(&z).unwrap()), vec![0.7, 1.0, 0.0]);
 }
 
@@ -159,7 +160,7 @@ fn snapshots_restore_and_safetensors_round_trip() {
     ))
     .unwrap();
     assert!(
-        max_abs_diff(&predict(), &before) > 1e-4,
+        Gap::between(&predict(), &before).max_abs > 1e-4,
         "the step changed nothing"
     );
 

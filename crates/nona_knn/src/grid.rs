@@ -1,5 +1,7 @@
 //! `GridSearchCV` over k, p and weights with scikit-learn's folds, scores and tie-breaking.
 
+use serde::{Deserialize, Serialize};
+
 use crate::distance::PackedRows;
 use crate::folds::{FoldOrder, kfold};
 use crate::neighbours::map_neighbours;
@@ -33,6 +35,59 @@ impl Default for GridSpec {
             folds: 4,
             fold_order: FoldOrder::Table,
         }
+    }
+}
+
+/// The grid as a pipeline section writes it: a [`GridSpec`] whose folds are either shuffled with
+/// each unit's seed or cut in table order. Defaults: [`GridSpec::default`], shuffled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GridConfig {
+    /// Candidate neighbour counts.
+    pub n_neighbors: Vec<usize>,
+    /// Candidate Minkowski exponents (1 or 2).
+    pub p: Vec<u32>,
+    /// Candidate weightings (`uniform`, `distance`).
+    pub weights: Vec<Weights>,
+    /// Cross-validation folds.
+    pub folds: usize,
+    /// Shuffle the rows with the unit's seed before cutting the folds
+    /// (`KFold(shuffle=True, random_state=seed)`); `false`: folds in table order.
+    pub shuffle: bool,
+}
+
+impl Default for GridConfig {
+    fn default() -> Self {
+        let spec = GridSpec::default();
+        Self {
+            n_neighbors: spec.n_neighbors,
+            p: spec.p,
+            weights: spec.weights,
+            folds: spec.folds,
+            shuffle: true,
+        }
+    }
+}
+
+impl GridConfig {
+    /// The fold order of the unit with `seed`.
+    pub fn fold_order(&self, seed: u64) -> Result<FoldOrder, KnnError> {
+        if self.shuffle {
+            FoldOrder::shuffled(seed)
+        } else {
+            Ok(FoldOrder::Table)
+        }
+    }
+
+    /// The grid as the unit with `seed` searches it.
+    pub fn grid_spec(&self, seed: u64) -> Result<GridSpec, KnnError> {
+        Ok(GridSpec {
+            n_neighbors: self.n_neighbors.clone(),
+            p: self.p.clone(),
+            weights: self.weights.clone(),
+            folds: self.folds,
+            fold_order: self.fold_order(seed)?,
+        })
     }
 }
 

@@ -41,7 +41,7 @@ pub use baseline::KnnBaseline;
 pub use distance::Metric;
 pub use error::KnnError;
 pub use folds::FoldOrder;
-pub use grid::{GridSearchResult, GridSpec, grid_search_cv};
+pub use grid::{GridConfig, GridSearchResult, GridSpec, grid_search_cv};
 pub use matrix::Matrix;
 pub use neighbours::Neighbours;
 pub use regressor::{KnnParams, KnnRegressor, Weights, predict_from_neighbours};

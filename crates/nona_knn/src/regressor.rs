@@ -1,12 +1,18 @@
 //! `KNeighborsRegressor(algorithm="brute")` prediction.
 
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
 use crate::distance::PackedRows;
 use crate::neighbours::{Neighbours, map_neighbours};
 use crate::summation::{numpy_mean, pairwise_sum};
 use crate::{KnnError, Matrix, Metric};
 
-/// How neighbour targets are averaged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How neighbour targets are averaged. Read and written by its scikit-learn name (`uniform`,
+/// `distance`), in pipeline files too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
 pub enum Weights {
     /// Plain mean of the k targets.
     Uniform,
@@ -22,6 +28,34 @@ impl Weights {
             Self::Uniform => "uniform",
             Self::Distance => "distance",
         }
+    }
+}
+
+impl FromStr for Weights {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "uniform" => Ok(Self::Uniform),
+            "distance" => Ok(Self::Distance),
+            other => Err(format!(
+                "unknown weights `{other}` (expected `uniform` or `distance`)"
+            )),
+        }
+    }
+}
+
+impl TryFrom<String> for Weights {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        name.parse()
+    }
+}
+
+impl From<Weights> for &'static str {
+    fn from(weights: Weights) -> Self {
+        weights.as_str()
     }
 }
 

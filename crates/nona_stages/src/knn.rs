@@ -23,13 +23,13 @@ use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use nona_heads::MinMaxScaler;
-use nona_knn::{FoldOrder, KnnBaseline, Matrix, Weights};
+use nona_knn::{FoldOrder, KnnBaseline, Matrix};
 use nona_pipeline::config::{ConfigError, Pipeline};
 use nona_pipeline::engine::RunRecord;
 use nona_pipeline::{Plan, Stage, StageContext, StageRun, UnitOutput};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::common::flat_section;
 use crate::embedding_table::{EmbeddingColumns, EmbeddingTable};
 use crate::train::{TrainConfig, TrainStage};
 
@@ -38,21 +38,12 @@ pub const SOURCE_BACKBONE: &str = "backbone";
 /// `source` of rows computed on a trained head's embeddings.
 pub const SOURCE_HEAD: &str = "head";
 
-/// The `[knn]` section.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+/// The `[knn]` section: the grid (its neighbour counts under the key `k`) and what it runs on.
+/// Read as a [`FlatSection`](crate::common::FlatSection).
+#[derive(Debug, Clone, PartialEq)]
 pub struct KnnConfig {
-    /// Candidate neighbour counts.
-    pub k: Vec<usize>,
-    /// Candidate Minkowski exponents (1, 2).
-    pub p: Vec<u32>,
-    /// Candidate weightings (`uniform`, `distance`).
-    pub weights: Vec<String>,
-    /// Cross-validation folds (scikit-learn's `KFold`).
-    pub folds: usize,
-    /// Shuffle the training rows with the unit's seed before cutting the folds
-    /// (`KFold(shuffle=True, random_state=seed)`); `false`: folds in table order.
-    pub shuffle: bool,
+    /// The grid searched by K-fold CV (scikit-learn's `KFold`) in every unit.
+    pub grid: nona_knn::GridConfig,
     /// Run k-NN on the backbone embeddings (one unit per seed).
     pub backbone: bool,
     /// Run k-NN on every trained cell's head embeddings.
@@ -61,13 +52,8 @@ pub struct KnnConfig {
 
 impl Default for KnnConfig {
     fn default() -> Self {
-        let grid = nona_knn::GridSpec::default();
         Self {
-            k: grid.n_neighbors,
-            p: grid.p,
-            weights: grid.weights.iter().map(|w| w.as_str().to_owned()).collect(),
-            folds: grid.folds,
-            shuffle: true,
+            grid: nona_knn::GridConfig::default(),
             backbone: true,
             heads: true,
         }
@@ -77,29 +63,18 @@ impl Default for KnnConfig {
 impl KnnConfig {
     /// The grid with table-order folds (a unit sets its own order, see [`Self::fold_order`]).
     fn grid(&self) -> Result<nona_knn::GridSpec, String> {
-        let weights = self
-            .weights
-            .iter()
-            .map(|w| match w.as_str() {
-                "uniform" => Ok(Weights::Uniform),
-                "distance" => Ok(Weights::Distance),
-                other => Err(format!(
-                    "unknown weights `{other}` (expected `uniform` or `distance`)"
-                )),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         let grid = nona_knn::GridSpec {
-            n_neighbors: self.k.clone(),
-            p: self.p.clone(),
-            weights,
-            folds: self.folds,
+            n_neighbors: self.grid.n_neighbors.clone(),
+            p: self.grid.p.clone(),
+            weights: self.grid.weights.clone(),
+            folds: self.grid.folds,
             fold_order: FoldOrder::Table,
         };
         grid.points().map_err(|e| e.to_string())?;
-        if self.k.contains(&0) {
+        if self.grid.n_neighbors.contains(&0) {
             return Err("`k` values must be at least 1".into());
         }
-        if self.folds < 2 {
+        if self.grid.folds < 2 {
             return Err("`folds` must be at least 2".into());
         }
         Ok(grid)
@@ -107,13 +82,19 @@ impl KnnConfig {
 
     /// The fold order of a unit with `seed`.
     fn fold_order(&self, seed: u64) -> Result<FoldOrder, nona_knn::KnnError> {
-        if self.shuffle {
-            FoldOrder::shuffled(seed)
-        } else {
-            Ok(FoldOrder::Table)
-        }
+        self.grid.fold_order(seed)
     }
 }
+
+flat_section!(KnnConfig {
+    "k" => value(grid.n_neighbors),
+    "p" => value(grid.p),
+    "weights" => value(grid.weights),
+    "folds" => value(grid.folds),
+    "shuffle" => value(grid.shuffle),
+    "backbone" => value(backbone),
+    "heads" => value(heads),
+});
 
 /// What one unit runs k-NN on.
 #[derive(Debug, Clone)]

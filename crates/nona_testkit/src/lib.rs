@@ -1,10 +1,17 @@
-//! Shared pieces of nona's property-based tests (hostile inputs): how many cases a property runs,
-//! and byte-level mutations of valid files.
+//! Shared pieces of nona's tests: for property-based tests (hostile inputs), how many cases a
+//! property runs and byte-level mutations of valid files; for parity tests, the [`Gap`] between a
+//! result and its reference and [`device_tests!`], one test per device the build has.
 //!
 //! `make test` runs a few dozen cases per property; `PROPTEST_CASES=20000 cargo nextest run …`
 //! runs the same properties long.
 
+mod devices;
+mod gap;
+
 use proptest::prelude::*;
+
+pub use candle_core;
+pub use gap::Gap;
 
 /// A property's config: `PROPTEST_CASES` cases when set, else `default`; no failure files are
 /// written into the source tree.

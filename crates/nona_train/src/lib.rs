@@ -20,7 +20,7 @@ pub mod grid;
 pub mod linear;
 pub mod metrics;
 pub mod model;
-mod names;
+pub mod names;
 pub mod splits;
 pub mod synthetic;
 pub mod trainer;

@@ -1,7 +1,6 @@
-//! Audio backbones: Whisper's log-mel front end and encoder (with a CTranslate2 weights reader),
-//! and HuBERT.
+//! Audio backbones: Whisper's log-mel front end and encoder (read from transformers checkpoints
+//! or CTranslate2 files, see [`crate::weights::ctranslate2`]), and HuBERT.
 
-pub mod ctranslate2;
 pub mod hubert;
 pub mod mel;
 pub mod whisper;

@@ -10,6 +10,7 @@ use candle_nn::{Conv1d, Conv1dConfig, LayerNorm, Linear, VarBuilder};
 
 use super::mel::{HOP_LENGTH, LogMel, N_FRAMES, N_SAMPLES, SAMPLE_RATE};
 use crate::backbone::{Backbone, BackboneInput, InputSpec};
+use crate::weights::ctranslate2::Ct2Model;
 use crate::{Error, Result};
 
 /// Shape of a Whisper encoder.
@@ -47,6 +48,28 @@ impl WhisperConfig {
             ffn_dim: 4 * d_model,
             max_source_positions: 1500,
         }
+    }
+
+    /// The shape of the encoder stored in a CTranslate2 `WhisperSpec` model; `None` for another
+    /// spec or a file without the encoder's variables.
+    pub fn from_ctranslate2(model: &Ct2Model) -> Option<Self> {
+        if model.spec != "WhisperSpec" {
+            return None;
+        }
+        let shape = |name: &str| model.variables.get(name).map(|v| v.shape.as_slice());
+        let &[d_model, n_mels, _] = shape("encoder/conv1/weight")? else {
+            return None;
+        };
+        Some(Self {
+            n_mels,
+            d_model,
+            layers: model.encoder_layers(),
+            heads: usize::try_from(model.scalar("encoder/num_heads")?).ok()?,
+            ffn_dim: *shape("encoder/layer_0/ffn/linear_0/weight")?.first()?,
+            max_source_positions: shape("encoder/position_encodings/encodings")
+                .and_then(|shape| shape.first().copied())
+                .unwrap_or(1500),
+        })
     }
 }
 
@@ -268,10 +291,10 @@ pub fn load_ctranslate2(
     device: &Device,
     pooling: Pooling,
 ) -> Result<WhisperEncoder> {
-    let model = super::ctranslate2::Ct2Model::read(path)?;
-    let (cfg, tensors) = model
-        .whisper_encoder(device)
-        .ok_or_else(|| Error::bad_file(path, "not a CTranslate2 WhisperSpec model"))?;
+    let model = Ct2Model::read(path)?;
+    let not_whisper = || Error::bad_file(path, "not a CTranslate2 WhisperSpec model");
+    let cfg = WhisperConfig::from_ctranslate2(&model).ok_or_else(not_whisper)?;
+    let tensors = model.whisper_encoder(device).ok_or_else(not_whisper)?;
     let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
     WhisperEncoder::new(id, vb, cfg, pooling)
 }

@@ -6,7 +6,7 @@
 //! [`TextEncoder::last_hidden_state`] gives `(B, L, d)`; [`Backbone::embed`] pools it per
 //! [`Pooling`].
 //!
-//! Registered ([`crate::REGISTRY`]):
+//! Registered ([`crate::registry::REGISTRY`]):
 //! - `bert_base`: bert-base-uncased (12 layers, d = 768), `[CLS]` pooling, max 512 tokens;
 //! - `distilbert_base`: distilbert-base-uncased (6 layers, d = 768), `[CLS]` pooling, max 512;
 //! - `minilm_l6`: sentence-transformers all-MiniLM-L6-v2 (6 layers, d = 384), masked mean pooling

@@ -157,6 +157,7 @@ impl CustomOp1 for DepthwiseCall<'_> {
 #[cfg(test)]
 mod tests {
     use candle_core::{Device, Tensor};
+    use nona_testkit::Gap;
 
     use super::{DepthwiseKernel, Pads};
 
@@ -200,16 +201,8 @@ mod tests {
                 .unwrap()
                 .broadcast_add(&bias.reshape((1, 4, 1, 1)).unwrap())
                 .unwrap();
-            assert_eq!(actual.dims(), expected.dims());
-            let error = (actual - expected)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap();
-            assert!(error < 1e-5, "kernel {kernel} stride {stride}: {error}");
+            let gap = Gap::of_tensors(&actual, &expected);
+            assert!(gap.max_abs < 1e-5, "kernel {kernel} stride {stride}: {gap}");
         }
     }
 }

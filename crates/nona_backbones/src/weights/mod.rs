@@ -7,6 +7,7 @@
 //! `model.bin` files (mapped to transformers' encoder names). Tokenizers of text backbones are
 //! found the same way ([`WeightsLocator::resolve_tokenizer`]).
 
+pub mod ctranslate2;
 mod hf_cache;
 mod legacy_pickle;
 mod resolve;
@@ -114,14 +115,11 @@ impl ResolvedWeights {
                 .map(|(name, tensor)| Ok((name, tensor.to_device(device)?)))
                 .collect::<Result<_>>()?,
             WeightsFormat::TorchLegacy => read_legacy_pth(&self.path, device)?,
-            WeightsFormat::CTranslate2 => {
-                crate::audio::ctranslate2::Ct2Model::read(&self.path)?
-                    .whisper_encoder(device)
-                    .ok_or_else(|| {
-                        Error::bad_file(&self.path, "not a CTranslate2 Whisper (WhisperSpec) model")
-                    })?
-                    .1
-            }
+            WeightsFormat::CTranslate2 => ctranslate2::Ct2Model::read(&self.path)?
+                .whisper_encoder(device)
+                .ok_or_else(|| {
+                    Error::bad_file(&self.path, "not a CTranslate2 Whisper (WhisperSpec) model")
+                })?,
         };
         Ok(tensors)
     }

@@ -80,11 +80,16 @@ impl SoftStepValues {
     }
 }
 
-/// A head whose SoftStep variables (if any) hold `values`.
-pub fn head_with(config: NonaConfig, values: &SoftStepValues, dtype: DType) -> (VarMap, NonaHead) {
+/// A head on `device` whose SoftStep variables (if any) hold `values`.
+pub fn head_with(
+    config: NonaConfig,
+    values: &SoftStepValues,
+    dtype: DType,
+    device: &Device,
+) -> (VarMap, NonaHead) {
     let dim = values.weight[0].len();
     let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, dtype, &Device::Cpu);
+    let vb = VarBuilder::from_varmap(&varmap, dtype, device);
     let head = NonaHead::new(config, dim, vb).unwrap();
     let mut varmap_mut = varmap.clone();
     for (name, tensor) in [
@@ -93,7 +98,9 @@ pub fn head_with(config: NonaConfig, values: &SoftStepValues, dtype: DType) -> (
         ("softstep.linear.bias", vector(&values.bias, dtype)),
     ] {
         if varmap.data().lock().unwrap().contains_key(name) {
-            varmap_mut.set_one(name, tensor).unwrap();
+            varmap_mut
+                .set_one(name, tensor.to_device(device).unwrap())
+                .unwrap();
         }
     }
     (varmap, head)
@@ -131,16 +138,6 @@ pub fn flat(t: &Tensor) -> Vec<f64> {
         .unwrap()
         .to_vec1::<f64>()
         .unwrap()
-}
-
-/// Largest `|a − b|`; infinite if any difference is NaN or infinite (`f64::max` would skip NaN).
-pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len(), "length mismatch");
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .map(|d| if d.is_finite() { d } else { f64::INFINITY })
-        .fold(0.0, f64::max)
 }
 
 pub fn all_finite(t: &Tensor) -> bool {

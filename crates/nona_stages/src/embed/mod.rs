@@ -19,7 +19,7 @@ use arrow::array::{Float64Array, StringArray};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use candle_core::Device;
-use nona_backbones::backbone::{RegistryEntry, registry_entry};
+use nona_backbones::registry::{RegistryEntry, registry_entry};
 use nona_backbones::{
     Backbone, BuildOptions, DeviceKind, InputKind, PoolingOption, ResolvedTokenizer,
     ResolvedWeights, WeightsLocator, backbone_names,

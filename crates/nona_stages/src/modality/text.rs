@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use candle_core::Device;
-use nona_backbones::backbone::RegistryEntry;
+use nona_backbones::registry::RegistryEntry;
 use nona_backbones::{BackboneInput, InputSpec, ResolvedTokenizer, TokenizerFormat};
 use nona_pipeline::config::{ConfigError, Pipeline};
 use nona_text::{Encoded, TextTokenizer, TokenBatch, plan_batches};

@@ -2,10 +2,12 @@
 
 use std::fmt;
 
-use nona_heads::{Similarity, SoftStepKind, SoftStepParams};
+use nona_heads::SoftStepKind;
 use nona_pipeline::config::{ConfigError, Pipeline};
-use nona_train::{CellConfig, HeadKind, ModelConfig, OptimConfig, Seeds, SplitConfig, Surface};
+use nona_train::{CellConfig, ModelConfig, OptimConfig, Seeds, SplitConfig, Surface};
 use serde::{Deserialize, Serialize};
+
+use crate::common::flat_section;
 
 /// Fewest points a surface may have: enough for the splits and the k-NN folds.
 pub const MIN_POINTS: usize = 40;
@@ -43,9 +45,10 @@ pub struct SurfacesConfig {
     /// Not part of the fingerprint: it does not change the results.
     #[serde(default, skip_serializing)]
     pub threads: Option<usize>,
-    /// The k-NN baseline's grid (`[surfaces.knn]`).
+    /// The k-NN baseline's grid (`[surfaces.knn]`): by default the reference code's grid, 4 folds
+    /// cut from the training points shuffled with the unit's seed.
     #[serde(default)]
-    pub knn: KnnSettings,
+    pub knn: nona_knn::GridConfig,
     /// The NONA heads' settings (`[surfaces.nona]`), shared by `nona` and `nona_softstep`.
     #[serde(default)]
     pub nona: NonaSettings,
@@ -125,123 +128,37 @@ impl fmt::Display for Method {
     }
 }
 
-/// `[surfaces.knn]`: the grid searched by K-fold CV (by default the reference code's grid, 4
-/// folds cut from the training points shuffled with the unit's seed).
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct KnnSettings {
-    /// Candidate neighbour counts.
-    pub n_neighbors: Vec<usize>,
-    /// Candidate Minkowski exponents (1 or 2).
-    pub p: Vec<u32>,
-    /// Candidate weightings (`uniform`, `distance`).
-    pub weights: Vec<KnnWeights>,
-    /// Cross-validation folds.
-    pub folds: usize,
-    /// Shuffle the training points with the unit's seed before cutting the folds
-    /// (`KFold(shuffle=True, random_state=seed)`); `false`: folds in table order.
-    pub shuffle: bool,
-}
-
-/// How k-NN averages its neighbours' labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KnnWeights {
-    /// Plain mean.
-    Uniform,
-    /// Inverse-distance weights.
-    Distance,
-}
-
-impl Default for KnnSettings {
-    fn default() -> Self {
-        let spec = nona_knn::GridSpec::default();
-        Self {
-            n_neighbors: spec.n_neighbors,
-            p: spec.p,
-            weights: vec![KnnWeights::Uniform, KnnWeights::Distance],
-            folds: spec.folds,
-            shuffle: true,
-        }
-    }
-}
-
-impl KnnSettings {
-    /// The grid as `nona_knn` searches it in the unit with `seed`.
-    pub fn grid_spec(&self, seed: u64) -> Result<nona_knn::GridSpec, nona_knn::KnnError> {
-        Ok(nona_knn::GridSpec {
-            n_neighbors: self.n_neighbors.clone(),
-            p: self.p.clone(),
-            weights: self
-                .weights
-                .iter()
-                .map(|w| match w {
-                    KnnWeights::Uniform => nona_knn::Weights::Uniform,
-                    KnnWeights::Distance => nona_knn::Weights::Distance,
-                })
-                .collect(),
-            folds: self.folds,
-            fold_order: if self.shuffle {
-                nona_knn::FoldOrder::shuffled(seed)?
-            } else {
-                nona_knn::FoldOrder::Table
-            },
-        })
-    }
-}
-
-/// `[surfaces.nona]`: the NONA heads' settings, with the names of `nona_train`'s `ModelConfig`
-/// and `OptimConfig`. `softstep` is the mask of `nona_softstep` (`nona` always uses none).
+/// `[surfaces.nona]`: the NONA heads' settings as `nona_train` types, read from one flat table of
+/// their keys: the [`ModelConfig`] keys but `head` (always NONA) and `clip` (always on), and every
+/// [`OptimConfig`] key. `model.softstep` is the mask of `nona_softstep` (`nona` always uses none).
 ///
 /// Defaults differ from the embedding-table defaults: 2-d inputs want a deeper projector, larger
 /// batches (more in-batch neighbours) and a larger learning rate (see the README's
 /// "Synthetic surfaces" section for the sweep behind them).
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+///
+/// Read as a [`FlatSection`](crate::common::FlatSection): `#[serde(flatten)]` would lose the "did
+/// you mean" of a mistyped key and the line of a wrong value.
+#[derive(Debug, Clone, PartialEq)]
 pub struct NonaSettings {
-    /// Similarity (`l2`, `l1`, `dot`, `cos` or `cosine`).
-    #[serde(with = "names")]
-    pub similarity: Similarity,
-    /// SoftStep mask of `nona_softstep` (`s1`, `s2`).
-    #[serde(with = "names")]
-    pub softstep: SoftStepKind,
-    /// SoftStep parameters (`global`, `pointwise`).
-    #[serde(with = "names")]
-    pub params: SoftStepParams,
-    /// Projector hidden widths.
-    pub hidden: Vec<usize>,
-    /// Projector output width `d`.
-    pub embedding_dim: usize,
-    /// Adam learning rate.
-    pub lr: f64,
-    /// Adam weight decay.
-    pub weight_decay: f64,
-    /// Training batch size (also NONA's in-batch neighbour count).
-    pub batch_size: usize,
-    /// Upper bound on epochs.
-    pub max_epochs: usize,
-    /// Checked epochs without validation improvement that stop training.
-    pub patience: usize,
-    /// Epochs not checked by early stopping.
-    pub start_after_epoch: usize,
+    /// Projector and head.
+    pub model: ModelConfig,
+    /// Optimisation.
+    pub optim: OptimConfig,
 }
 
 impl Default for NonaSettings {
     fn default() -> Self {
-        let model = ModelConfig::default();
-        let optim = OptimConfig::default();
         Self {
-            similarity: model.similarity,
-            softstep: SoftStepKind::S2,
-            params: model.params,
-            hidden: vec![64, 64],
-            embedding_dim: model.embedding_dim,
-            lr: 1e-2,
-            weight_decay: optim.weight_decay,
-            batch_size: 128,
-            max_epochs: optim.max_epochs,
-            patience: optim.patience,
-            start_after_epoch: optim.start_after_epoch,
+            model: ModelConfig {
+                softstep: SoftStepKind::S2,
+                hidden: vec![64, 64],
+                ..ModelConfig::default()
+            },
+            optim: OptimConfig {
+                lr: 1e-2,
+                batch_size: 128,
+                ..OptimConfig::default()
+            },
         }
     }
 }
@@ -249,31 +166,34 @@ impl Default for NonaSettings {
 impl NonaSettings {
     /// The training configuration of `method` (a NONA method) for `seed`.
     pub fn cell(&self, method: Method, seed: u64) -> CellConfig {
+        let softstep = match method {
+            Method::NonaSoftstep => self.model.softstep,
+            _ => SoftStepKind::None,
+        };
         CellConfig {
             model: ModelConfig {
-                head: HeadKind::Nona,
-                similarity: self.similarity,
-                softstep: match method {
-                    Method::NonaSoftstep => self.softstep,
-                    _ => SoftStepKind::None,
-                },
-                params: self.params,
-                hidden: self.hidden.clone(),
-                embedding_dim: self.embedding_dim,
-                clip: true,
+                softstep,
+                ..self.model.clone()
             },
-            optim: OptimConfig {
-                lr: self.lr,
-                weight_decay: self.weight_decay,
-                batch_size: self.batch_size,
-                max_epochs: self.max_epochs,
-                patience: self.patience,
-                start_after_epoch: self.start_after_epoch,
-            },
+            optim: self.optim.clone(),
             seed,
         }
     }
 }
+
+flat_section!(NonaSettings {
+    "similarity" => name(model.similarity),
+    "softstep" => name(model.softstep),
+    "params" => name(model.params),
+    "hidden" => value(model.hidden),
+    "embedding_dim" => value(model.embedding_dim),
+    "lr" => value(optim.lr),
+    "weight_decay" => value(optim.weight_decay),
+    "batch_size" => value(optim.batch_size),
+    "max_epochs" => value(optim.max_epochs),
+    "patience" => value(optim.patience),
+    "start_after_epoch" => value(optim.start_after_epoch),
+});
 
 impl SurfacesConfig {
     /// The seeds in unit order.
@@ -375,7 +295,8 @@ impl SurfacesConfig {
                 format!("`folds` must be at least 2, got {}", self.knn.folds),
             ));
         }
-        if self.methods.contains(&Method::NonaSoftstep) && self.nona.softstep == SoftStepKind::None
+        if self.methods.contains(&Method::NonaSoftstep)
+            && self.nona.model.softstep == SoftStepKind::None
         {
             errors.push(at(
                 "nona.softstep",
@@ -397,33 +318,10 @@ fn first_repeat<T: PartialEq + Copy>(values: &[T]) -> Option<T> {
         .map(|(_, v)| *v)
 }
 
-/// Serde through the pipeline names (`Display` / `FromStr`) of `nona_heads`' enums.
-mod names {
-    use std::fmt::Display;
-    use std::str::FromStr;
-
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
-
-    pub fn serialize<T: Display, S: Serializer>(
-        value: &T,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(value)
-    }
-
-    pub fn deserialize<'de, T, D>(deserializer: D) -> Result<T, D::Error>
-    where
-        T: FromStr<Err: Display>,
-        D: Deserializer<'de>,
-    {
-        String::deserialize(deserializer)?
-            .parse()
-            .map_err(D::Error::custom)
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use nona_heads::Similarity;
+
     use super::*;
 
     #[test]
@@ -453,7 +351,7 @@ mod tests {
         let config: SurfacesConfig = toml::from_str(text).unwrap();
         assert_eq!(config.methods, [Method::NonaSoftstep, Method::Linear]);
         assert_eq!(config.seed_values(), vec![4, 2]);
-        assert_eq!(config.nona.similarity, Similarity::Cos);
+        assert_eq!(config.nona.model.similarity, Similarity::Cos);
         let json = serde_json::to_value(&config).unwrap();
         assert_eq!(json["nona"]["softstep"], "s1");
         assert_eq!(json["methods"][0], "nona_softstep");
@@ -469,7 +367,7 @@ mod tests {
     #[test]
     fn cosine_names_the_cos_similarity() {
         let config: SurfacesConfig = toml::from_str("[nona]\nsimilarity = \"cosine\"").unwrap();
-        assert_eq!(config.nona.similarity, Similarity::Cos);
+        assert_eq!(config.nona.model.similarity, Similarity::Cos);
     }
 
     #[test]

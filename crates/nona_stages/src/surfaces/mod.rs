@@ -32,7 +32,7 @@ use nona_pipeline::{Plan, Stage, StageContext, StageRun, UnitOutput};
 use nona_train::Surface;
 use serde_json::json;
 
-pub use config::{KnnSettings, KnnWeights, Method, NonaSettings, SurfacesConfig};
+pub use config::{Method, NonaSettings, SurfacesConfig};
 pub use output::{PLOTS_DIR, SUMMARY_FILE, plot_name};
 
 use tables::MetricRow;

@@ -1,5 +1,6 @@
 //! Reader for CTranslate2 `model.bin` files (binary version 6), and the mapping of a CTranslate2
-//! `WhisperSpec` onto transformers' Whisper-encoder parameter names.
+//! `WhisperSpec`'s encoder onto transformers' Whisper-encoder parameter names (the shape of that
+//! encoder is read by `audio::whisper::WhisperConfig::from_ctranslate2`).
 //!
 //! Layout (little endian): `u32` version · string spec name · `u32` spec revision · `u32` count,
 //! then per variable: string name · `u8` rank · `u32` dims · `u8` dtype · `u32` byte count ·
@@ -11,7 +12,6 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 
-use super::whisper::WhisperConfig;
 use crate::{Error, Result};
 
 /// One stored variable: its shape, dtype code and raw little-endian bytes.
@@ -135,41 +135,25 @@ impl Ct2Model {
         }
     }
 
-    /// The Whisper encoder of a `WhisperSpec` model: its configuration and its parameters under
-    /// transformers' names (`conv1.weight`, `layers.0.self_attn.q_proj.weight`, …, without the
-    /// `encoder.` prefix), `f32`, with the fused q/k/v projection split (k has no bias).
-    pub fn whisper_encoder(
-        &self,
-        device: &Device,
-    ) -> Option<(WhisperConfig, HashMap<String, Tensor>)> {
-        if self.spec != "WhisperSpec" {
-            return None;
-        }
-        let conv1 = self.tensor("encoder/conv1/weight", device)?;
-        let (d_model, n_mels, _) = conv1.dims3().ok()?;
-        let layers = (0..)
+    /// Transformer blocks of the encoder (`encoder/layer_{i}/…`).
+    pub fn encoder_layers(&self) -> usize {
+        (0..)
             .take_while(|i| {
                 self.variables
                     .contains_key(&format!("encoder/layer_{i}/ffn/linear_0/weight"))
             })
-            .count();
-        let ffn_dim = self
-            .variables
-            .get("encoder/layer_0/ffn/linear_0/weight")?
-            .shape[0];
-        let heads = usize::try_from(self.scalar("encoder/num_heads")?).ok()?;
-        let max_source_positions = self
-            .variables
-            .get("encoder/position_encodings/encodings")
-            .map_or(1500, |v| v.shape[0]);
-        let cfg = WhisperConfig {
-            n_mels,
-            d_model,
-            layers,
-            heads,
-            ffn_dim,
-            max_source_positions,
-        };
+            .count()
+    }
+
+    /// The Whisper encoder of a `WhisperSpec` model: its parameters under transformers' names
+    /// (`conv1.weight`, `layers.0.self_attn.q_proj.weight`, …, without the `encoder.` prefix),
+    /// `f32`, with the fused q/k/v projection split (k has no bias).
+    pub fn whisper_encoder(&self, device: &Device) -> Option<HashMap<String, Tensor>> {
+        if self.spec != "WhisperSpec" {
+            return None;
+        }
+        let d_model = *self.variables.get("encoder/conv1/weight")?.shape.first()?;
+        let layers = self.encoder_layers();
         let mut pairs: Vec<(String, String)> = Vec::new();
         let mut put = |ours: String, theirs: String| pairs.push((ours, theirs));
         for conv in ["conv1", "conv2"] {
@@ -221,6 +205,6 @@ impl Ct2Model {
                 }
             }
         }
-        Some((cfg, out))
+        Some(out)
     }
 }
