@@ -2,6 +2,9 @@
 //! fixtures in each dataset's own layout), each pipeline's preprocess reads its fixture into the
 //! expected samples and errors, layout mistakes are config errors, and a miniature pipeline runs
 //! end to end on a dataset in the `houses` layout with synthetic weights.
+//!
+//! Long because it is one table of cases, a section per dataset of the paper, over the same
+//! committed fixtures; each section is short.
 
 mod common;
 

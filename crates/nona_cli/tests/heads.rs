@@ -1,5 +1,8 @@
 //! The train, knn and report stages end to end on a user-supplied embeddings table, and
 //! `nona predict` on their saved models.
+//!
+//! Long because its cases share one user-supplied embeddings table and pipeline writer, and
+//! each runs the binary end to end; split by stage, every file would repeat that setup.
 
 mod common;
 
