@@ -20,7 +20,7 @@ use anyhow::Context;
 use arrow::array::{Float64Array, Int64Array, StringArray};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use nona_datasets::{DatasetConfig, Layout, Modality, SampleRoot};
+use nona_datasets::{DatasetConfig, Layout, SampleRoot};
 use nona_pipeline::config::{ConfigError, Pipeline};
 use nona_pipeline::{Plan, Stage, StageContext, StageRun, UnitOutput, fingerprint};
 use rayon::prelude::*;
@@ -28,9 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::common::{OnError, default_shard_rows};
-use crate::modality::audio::AudioOptions;
-use crate::modality::image::ImageOptions;
-use crate::modality::text::{MIN_TOKENS, TextOptions};
+use crate::modality::{self, audio::AudioOptions, image::ImageOptions, text::TextOptions};
 use manifest::{ManifestRow, check_layout};
 
 /// The `[preprocess]` section.
@@ -104,48 +102,7 @@ impl Stage for PreprocessStage {
             );
         }
         let dataset = &crate::dataset::require(pipeline, Self::NAME).map_err(|e| vec![e])?;
-        if config.image.is_some() && dataset.modality != Modality::Image {
-            errors.push(pipeline.error_at(
-                "preprocess.image",
-                format!(
-                    "`[preprocess.image]` is for image datasets, but `dataset.modality` is {:?}",
-                    dataset.modality
-                ),
-            ));
-        }
-        for (key, present, wanted) in [
-            ("text", config.text.is_some(), Modality::Text),
-            ("audio", config.audio.is_some(), Modality::Audio),
-        ] {
-            if present && dataset.modality != wanted {
-                errors.push(pipeline.error_at(
-                    &format!("preprocess.{key}"),
-                    format!(
-                        "`[preprocess.{key}]` is for {key} datasets, but `dataset.modality` is {:?}",
-                        dataset.modality
-                    ),
-                ));
-            }
-        }
-        if let Some(max) = config.text.as_ref().and_then(|t| t.max_tokens)
-            && max < MIN_TOKENS
-        {
-            errors.push(pipeline.error_at(
-                "preprocess.text.max_tokens",
-                format!(
-                    "`max_tokens` must be at least {MIN_TOKENS} (two special tokens and one of the text), got {max}"
-                ),
-            ));
-        }
-        for (key, message) in config.audio.iter().flat_map(AudioOptions::problems) {
-            errors.push(pipeline.error_at(&format!("preprocess.audio.{key}"), message));
-        }
-        let invalid = config.image.as_ref().and_then(|image| {
-            nona_image::Preprocessor::new(image.channels, image.transforms.clone()).err()
-        });
-        if let Some(error) = invalid {
-            errors.push(pipeline.error_at("preprocess.image.transforms", error.to_string()));
-        }
+        modality::check_options(pipeline, &config, dataset.modality, &mut errors);
         let layout = check_layout(pipeline, dataset, config.text.as_ref());
         let layout_ok = layout.is_ok();
         let layout = layout.unwrap_or_else(|mut problems| {

@@ -20,10 +20,10 @@ use crate::preprocess::PreprocessConfig;
 pub(crate) struct ImageOptions {
     /// `rgb` (grayscale replicated to 3 channels) or `gray`.
     #[serde(default)]
-    pub(crate) channels: Channels,
+    channels: Channels,
     /// Applied in order, e.g. `[{ resize = 256 }, { center_crop = 224 }, { normalize = "imagenet" }]`.
     #[serde(default)]
-    pub(crate) transforms: Vec<Transform>,
+    transforms: Vec<Transform>,
 }
 
 impl ImageOptions {
@@ -34,6 +34,17 @@ impl ImageOptions {
             Transform::Resize(Resize::ShorterSide(_)) => Some(false),
             Transform::Normalize(_) => None,
         }) == Some(true)
+    }
+}
+
+/// Checks that the `[preprocess.image]` transforms can be built.
+pub(super) fn check_options(
+    pipeline: &Pipeline,
+    options: &ImageOptions,
+    errors: &mut Vec<ConfigError>,
+) {
+    if let Err(error) = Preprocessor::new(options.channels, options.transforms.clone()) {
+        errors.push(pipeline.error_at("preprocess.image.transforms", error.to_string()));
     }
 }
 

@@ -12,9 +12,12 @@ use std::path::Path;
 
 use anyhow::anyhow;
 use candle_core::{Device, Tensor};
+use nona_backbones::registry::RegistryEntry;
 use nona_backbones::{BackboneInput, InputKind, InputSpec, ResolvedTokenizer};
 use nona_datasets::Modality;
+use nona_pipeline::config::{ConfigError, Pipeline};
 
+use crate::preprocess::PreprocessConfig;
 use text::{TextOptions, TextSource};
 
 /// One row of the `samples` table, as `embed` reads it.
@@ -43,6 +46,39 @@ pub(crate) fn input_is_file(modality: Modality, text: Option<&TextOptions>) -> b
     modality != Modality::Text || text.is_some_and(|t| t.source == TextSource::File)
 }
 
+/// Checks the `[preprocess.<modality>]` options of a `modality` dataset, for the preprocess
+/// stage: options for another modality are errors, then each module checks its own values.
+pub(crate) fn check_options(
+    pipeline: &Pipeline,
+    preprocess: &PreprocessConfig,
+    modality: Modality,
+    errors: &mut Vec<ConfigError>,
+) {
+    for (key, present, wanted) in [
+        ("image", preprocess.image.is_some(), Modality::Image),
+        ("text", preprocess.text.is_some(), Modality::Text),
+        ("audio", preprocess.audio.is_some(), Modality::Audio),
+    ] {
+        if present && modality != wanted {
+            errors.push(pipeline.error_at(
+                &format!("preprocess.{key}"),
+                format!(
+                    "`[preprocess.{key}]` is for {key} datasets, but `dataset.modality` is {modality:?}"
+                ),
+            ));
+        }
+    }
+    if let Some(text) = &preprocess.text {
+        text::check_options(pipeline, text, errors);
+    }
+    if let Some(audio) = &preprocess.audio {
+        audio::check_options(pipeline, audio, errors);
+    }
+    if let Some(image) = &preprocess.image {
+        image::check_options(pipeline, image, errors);
+    }
+}
+
 /// Checks that a sample file exists, is a non-empty regular file, and that `modality` can read
 /// it (see each modality's `probe`).
 pub(crate) fn probe_file(path: &Path, modality: Modality) -> Result<(), String> {
@@ -68,6 +104,27 @@ pub(crate) enum ModalityConfig {
 }
 
 impl ModalityConfig {
+    /// Checks the `[preprocess]` options of a `modality` dataset against the backbone of
+    /// `entry`, for the embed stage (without a dataset, as an image one); `None` (with `errors`
+    /// filled) when they cannot be used.
+    pub(crate) fn from_pipeline(
+        pipeline: &Pipeline,
+        preprocess: &PreprocessConfig,
+        modality: Option<Modality>,
+        entry: Option<&RegistryEntry>,
+        errors: &mut Vec<ConfigError>,
+    ) -> Option<Self> {
+        match modality.unwrap_or(Modality::Image) {
+            Modality::Image => {
+                image::ImageConfig::from_pipeline(pipeline, preprocess, errors).map(Self::Image)
+            }
+            Modality::Text => Some(Self::Text(text::TextConfig::from_pipeline(
+                pipeline, preprocess, entry, errors,
+            ))),
+            Modality::Audio => Some(Self::Audio(audio::AudioConfig::new(preprocess))),
+        }
+    }
+
     /// The input preparation for the built backbone `name` (which reads `spec`; a text backbone
     /// brings its `tokenizer`). `manifest` names text rows in errors.
     pub(crate) fn inputs(
@@ -97,6 +154,15 @@ pub(crate) enum Inputs {
 }
 
 impl Inputs {
+    /// Calls `visitor` with this modality's [`Prepare`].
+    pub(crate) fn with<V: WithPrepare>(&self, visitor: V) -> V::Output {
+        match self {
+            Self::Image(image) => visitor.call(image),
+            Self::Text(text) => visitor.call(text.as_ref()),
+            Self::Audio(audio) => visitor.call(audio),
+        }
+    }
+
     /// The options in effect, as JSON for the `nona.preprocess` metadata.
     pub(crate) fn json(&self) -> String {
         match self {
@@ -105,6 +171,15 @@ impl Inputs {
             Self::Audio(audio) => audio.json(),
         }
     }
+}
+
+/// Work generic over the modality's [`Prepare`], run by [`Inputs::with`].
+pub(crate) trait WithPrepare {
+    /// What the work gives back.
+    type Output;
+
+    /// Does the work with `prepare`.
+    fn call<P: Prepare>(self, prepare: &P) -> Self::Output;
 }
 
 /// How one modality turns samples into backbone input.

@@ -42,7 +42,25 @@ pub(crate) enum TextSource {
 }
 
 /// The fewest tokens a text can be truncated to: `[CLS]`, one token, `[SEP]`.
-pub(crate) const MIN_TOKENS: usize = 3;
+const MIN_TOKENS: usize = 3;
+
+/// Checks the `[preprocess.text]` values.
+pub(super) fn check_options(
+    pipeline: &Pipeline,
+    options: &TextOptions,
+    errors: &mut Vec<ConfigError>,
+) {
+    if let Some(max) = options.max_tokens
+        && max < MIN_TOKENS
+    {
+        errors.push(pipeline.error_at(
+            "preprocess.text.max_tokens",
+            format!(
+                "`max_tokens` must be at least {MIN_TOKENS} (two special tokens and one of the text), got {max}"
+            ),
+        ));
+    }
+}
 
 /// Checks that a text sample's file is UTF-8 and not blank.
 pub(super) fn probe(path: &Path) -> Result<(), String> {
