@@ -13,8 +13,9 @@
 mod manifest;
 
 use std::collections::HashMap;
+use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use anyhow::Context;
 use arrow::array::{Float64Array, Int64Array, StringArray};
@@ -24,32 +25,24 @@ use nona_datasets::{DatasetConfig, Layout, SampleRoot};
 use nona_pipeline::config::{ConfigError, Pipeline};
 use nona_pipeline::{Plan, Stage, StageContext, StageRun, UnitOutput, fingerprint};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 
 use crate::common::{OnError, default_shard_rows};
-use crate::modality::{self, audio::AudioOptions, image::ImageOptions, text::TextOptions};
+use crate::modality::{self, ModalityOptions};
 use manifest::{ManifestRow, check_layout};
 
 /// The `[preprocess]` section.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PreprocessConfig {
     /// What to do with a sample that cannot be used.
-    #[serde(default)]
     pub on_error: OnError,
     /// Manifest rows per work unit and per Parquet part.
-    #[serde(default = "default_shard_rows")]
     pub shard_rows: usize,
-    /// Image transforms (`[preprocess.image]`), for image datasets.
-    #[serde(default)]
-    pub image: Option<ImageOptions>,
-    /// Where texts come from and how long they may be (`[preprocess.text]`), for text datasets.
-    #[serde(default)]
-    pub text: Option<TextOptions>,
-    /// How clips become backbone input (`[preprocess.audio]`), for audio datasets.
-    #[serde(default)]
-    pub audio: Option<AudioOptions>,
+    /// The modality's options (`[preprocess.image]`, …), keys of this section.
+    #[serde(flatten)]
+    pub(crate) modality: ModalityOptions,
 }
 
 impl Default for PreprocessConfig {
@@ -57,10 +50,50 @@ impl Default for PreprocessConfig {
         Self {
             on_error: OnError::default(),
             shard_rows: default_shard_rows(),
-            image: None,
-            text: None,
-            audio: None,
+            modality: ModalityOptions::default(),
         }
+    }
+}
+
+/// The keys of `[preprocess]`: the stage's own, then the modalities'.
+static KEYS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    ["on_error", "shard_rows"]
+        .into_iter()
+        .chain(ModalityOptions::KEYS)
+        .collect()
+});
+
+/// Read key by key, as `#[serde(deny_unknown_fields)]` would: `#[serde(flatten)]` would lose
+/// the "did you mean" of a mistyped key and the line of a wrong value.
+impl<'de> Deserialize<'de> for PreprocessConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_struct("PreprocessConfig", &KEYS, SectionVisitor)
+    }
+}
+
+struct SectionVisitor;
+
+impl<'de> Visitor<'de> for SectionVisitor {
+    type Value = PreprocessConfig;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("struct PreprocessConfig")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PreprocessConfig, A::Error> {
+        let mut config = PreprocessConfig::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "on_error" => config.on_error = map.next_value()?,
+                "shard_rows" => config.shard_rows = map.next_value()?,
+                other => {
+                    if !config.modality.read_value(other, &mut map)? {
+                        return Err(de::Error::unknown_field(other, &KEYS));
+                    }
+                }
+            }
+        }
+        Ok(config)
     }
 }
 
@@ -102,8 +135,8 @@ impl Stage for PreprocessStage {
             );
         }
         let dataset = &crate::dataset::require(pipeline, Self::NAME).map_err(|e| vec![e])?;
-        modality::check_options(pipeline, &config, dataset.modality, &mut errors);
-        let layout = check_layout(pipeline, dataset, config.text.as_ref());
+        modality::check_options(pipeline, &config.modality, dataset.modality, &mut errors);
+        let layout = check_layout(pipeline, dataset, &config.modality);
         let layout_ok = layout.is_ok();
         let layout = layout.unwrap_or_else(|mut problems| {
             errors.append(&mut problems);
@@ -289,5 +322,30 @@ impl StageRun for PreprocessRun<'_> {
             errors,
             ..UnitOutput::default()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// As the fingerprint and the `nona.preprocess` metadata write the section.
+    #[test]
+    fn the_section_is_written_with_every_key_in_order() {
+        let config: PreprocessConfig =
+            toml::from_str("shard_rows = 8\n[text]\nsource = \"file\"").unwrap();
+        assert_eq!(
+            serde_json::to_string(&config).unwrap(),
+            r#"{"on_error":"skip","shard_rows":8,"image":null,"text":{"source":"file","max_tokens":null},"audio":null}"#
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_is_told_every_key() {
+        let error = toml::from_str::<PreprocessConfig>("imag = 1").unwrap_err();
+        assert_eq!(
+            error.message(),
+            "unknown field `imag`, expected one of `on_error`, `shard_rows`, `image`, `text`, `audio`"
+        );
     }
 }

@@ -231,7 +231,7 @@ impl Stage for EmbedStage {
         let preprocess = preprocess.unwrap_or_default();
         let modality = ModalityConfig::from_pipeline(
             pipeline,
-            &preprocess,
+            &preprocess.modality,
             dataset.map(|d| d.modality),
             entry,
             &mut errors,
@@ -241,7 +241,7 @@ impl Stage for EmbedStage {
         else {
             return Err(errors);
         };
-        let reads_files = modality::input_is_file(dataset.modality, preprocess.text.as_ref());
+        let reads_files = modality::input_is_file(dataset.modality, &preprocess.modality);
         Ok(Self {
             sample_root: reads_files.then(|| dataset.sample_root()),
             manifest: dataset.manifest_path(),

@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Prepare, Sample, stack_rows};
-use crate::preprocess::PreprocessConfig;
 
 /// `[preprocess.audio]`: decode → mono → resample to the backbone's rate (16 kHz) → optional
 /// denoise → fixed-length window.
@@ -157,9 +156,9 @@ pub(crate) struct AudioConfig {
 
 impl AudioConfig {
     /// Value checks are the preprocess stage's (reported once, there).
-    pub(crate) fn new(preprocess: &PreprocessConfig) -> Self {
+    pub(crate) fn new(options: Option<&AudioOptions>) -> Self {
         Self {
-            options: preprocess.audio.clone().unwrap_or_default(),
+            options: options.cloned().unwrap_or_default(),
         }
     }
 

@@ -12,7 +12,6 @@ use nona_pipeline::config::{ConfigError, Pipeline};
 use serde::{Deserialize, Serialize};
 
 use super::{Prepare, Sample, stack_rows};
-use crate::preprocess::PreprocessConfig;
 
 /// `[preprocess.image]`: how images become backbone input.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -72,10 +71,10 @@ impl ImageConfig {
     /// filled) when they cannot be built.
     pub(crate) fn from_pipeline(
         pipeline: &Pipeline,
-        preprocess: &PreprocessConfig,
+        options: Option<&ImageOptions>,
         errors: &mut Vec<ConfigError>,
     ) -> Option<Self> {
-        let image = preprocess.image.clone().unwrap_or_default();
+        let image = options.cloned().unwrap_or_default();
         if image.channels != Channels::Rgb {
             errors.push(pipeline.error_at(
                 "preprocess.image.channels",
