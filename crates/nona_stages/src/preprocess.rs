@@ -13,9 +13,8 @@
 mod manifest;
 
 use std::collections::HashMap;
-use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use anyhow::Context;
 use arrow::array::{Float64Array, Int64Array, StringArray};
@@ -25,11 +24,11 @@ use nona_datasets::{DatasetConfig, Layout, SampleRoot};
 use nona_pipeline::config::{ConfigError, Pipeline};
 use nona_pipeline::{Plan, Stage, StageContext, StageRun, UnitOutput, fingerprint};
 use rayon::prelude::*;
-use serde::de::{self, MapAccess, Visitor};
+use serde::de::{self, MapAccess};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 
-use crate::common::{OnError, default_shard_rows};
+use crate::common::{FlatSection, OnError, default_shard_rows, deserialize_flat};
 use crate::modality::{self, ModalityOptions};
 use manifest::{ManifestRow, check_layout};
 
@@ -55,45 +54,44 @@ impl Default for PreprocessConfig {
     }
 }
 
-/// The keys of `[preprocess]`: the stage's own, then the modalities'.
-static KEYS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-    ["on_error", "shard_rows"]
-        .into_iter()
-        .chain(ModalityOptions::KEYS)
-        .collect()
-});
-
-/// Read key by key, as `#[serde(deny_unknown_fields)]` would: `#[serde(flatten)]` would lose
-/// the "did you mean" of a mistyped key and the line of a wrong value.
-impl<'de> Deserialize<'de> for PreprocessConfig {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_struct("PreprocessConfig", &KEYS, SectionVisitor)
+/// The stage's own keys, then the modalities' tables.
+const SECTION_KEYS: [&str; 2 + ModalityOptions::KEYS.len()] = {
+    let mut keys = [""; 2 + ModalityOptions::KEYS.len()];
+    keys[0] = "on_error";
+    keys[1] = "shard_rows";
+    let mut i = 0;
+    while i < ModalityOptions::KEYS.len() {
+        keys[2 + i] = ModalityOptions::KEYS[i];
+        i += 1;
     }
-}
+    keys
+};
 
-struct SectionVisitor;
+/// Read as a [`FlatSection`], the modalities' tables being keys of this section.
+impl FlatSection for PreprocessConfig {
+    const KEYS: &'static [&'static str] = &SECTION_KEYS;
 
-impl<'de> Visitor<'de> for SectionVisitor {
-    type Value = PreprocessConfig;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("struct PreprocessConfig")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PreprocessConfig, A::Error> {
-        let mut config = PreprocessConfig::default();
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "on_error" => config.on_error = map.next_value()?,
-                "shard_rows" => config.shard_rows = map.next_value()?,
-                other => {
-                    if !config.modality.read_value(other, &mut map)? {
-                        return Err(de::Error::unknown_field(other, &KEYS));
-                    }
+    fn read_value<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "on_error" => self.on_error = map.next_value()?,
+            "shard_rows" => self.shard_rows = map.next_value()?,
+            other => {
+                if !self.modality.read_value(other, map)? {
+                    return Err(de::Error::unknown_field(other, Self::KEYS));
                 }
             }
         }
-        Ok(config)
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for PreprocessConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_flat(deserializer)
     }
 }
 
