@@ -1,10 +1,9 @@
 //! The `preprocess` stage: reads the manifest, checks every sample, and writes the `samples`
 //! table (id, input, label, group, source_row).
 //!
-//! Its section also carries the per-modality options (`[preprocess.image]`, `[preprocess.text]`,
-//! `[preprocess.audio]`, defined in [`crate::modality`]); those are applied on the fly by the
-//! `embed` stage as it streams samples into the backbone, so large decoded tensors are never
-//! written to disk. They are part of this stage's fingerprint, hence of `embed`'s.
+//! Its section also carries each modality's options (`[preprocess.image]`, …: [`ModalityOptions`],
+//! checked in [`crate::modality`]); those are applied on the fly by the `embed` stage as it
+//! streams samples into the backbone, so large decoded tensors are never written to disk. They are part of this stage's fingerprint, hence of `embed`'s.
 //!
 //! The rows and their checks are in [`manifest`]; what a sample file must be, per modality, is
 //! each modality's probe. A sample file must be inside the dataset root ([`SampleRoot`]) unless
