@@ -1,7 +1,11 @@
 //! Fixed-length windows: trim long clips, zero-pad (or reject) short ones.
 
-/// What to do with a clip shorter than the window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+use serde::{Deserialize, Serialize};
+
+/// What to do with a clip shorter than the window; written `pad` (the default) or `error` in
+/// configuration files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ShortPolicy {
     /// Zero-pad at the end up to the window length.
     #[default]

@@ -1,10 +1,9 @@
 //! The `preprocess` stage: reads the manifest, checks every sample, and writes the `samples`
 //! table (id, input, label, group, source_row).
 //!
-//! Its section also carries the per-modality options (`[preprocess.image]`, `[preprocess.text]`,
-//! `[preprocess.audio]`, defined in [`crate::modality`]); those are applied on the fly by the
-//! `embed` stage as it streams samples into the backbone, so large decoded tensors are never
-//! written to disk. They are part of this stage's fingerprint, hence of `embed`'s.
+//! Its section also carries each modality's options (`[preprocess.image]`, …: [`ModalityOptions`],
+//! checked in [`crate::modality`]); those are applied on the fly by the `embed` stage as it
+//! streams samples into the backbone, so large decoded tensors are never written to disk. They are part of this stage's fingerprint, hence of `embed`'s.
 //!
 //! The rows and their checks are in [`manifest`]; what a sample file must be, per modality, is
 //! each modality's probe. A sample file must be inside the dataset root ([`SampleRoot`]) unless
@@ -20,38 +19,28 @@ use anyhow::Context;
 use arrow::array::{Float64Array, Int64Array, StringArray};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use nona_datasets::{DatasetConfig, Layout, Modality, SampleRoot};
+use nona_datasets::{DatasetConfig, Layout, SampleRoot};
 use nona_pipeline::config::{ConfigError, Pipeline};
 use nona_pipeline::{Plan, Stage, StageContext, StageRun, UnitOutput, fingerprint};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::de::{self, MapAccess};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 
-use crate::common::{OnError, default_shard_rows};
-use crate::modality::audio::AudioOptions;
-use crate::modality::image::ImageOptions;
-use crate::modality::text::{MIN_TOKENS, TextOptions};
+use crate::common::{FlatSection, OnError, default_shard_rows, deserialize_flat};
+use crate::modality::{self, ModalityOptions};
 use manifest::{ManifestRow, check_layout};
 
 /// The `[preprocess]` section.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PreprocessConfig {
     /// What to do with a sample that cannot be used.
-    #[serde(default)]
     pub on_error: OnError,
     /// Manifest rows per work unit and per Parquet part.
-    #[serde(default = "default_shard_rows")]
     pub shard_rows: usize,
-    /// Image transforms (`[preprocess.image]`), for image datasets.
-    #[serde(default)]
-    pub image: Option<ImageOptions>,
-    /// Where texts come from and how long they may be (`[preprocess.text]`), for text datasets.
-    #[serde(default)]
-    pub text: Option<TextOptions>,
-    /// How clips become backbone input (`[preprocess.audio]`), for audio datasets.
-    #[serde(default)]
-    pub audio: Option<AudioOptions>,
+    /// The modality's options (`[preprocess.image]`, …), keys of this section.
+    #[serde(flatten)]
+    pub(crate) modality: ModalityOptions,
 }
 
 impl Default for PreprocessConfig {
@@ -59,10 +48,49 @@ impl Default for PreprocessConfig {
         Self {
             on_error: OnError::default(),
             shard_rows: default_shard_rows(),
-            image: None,
-            text: None,
-            audio: None,
+            modality: ModalityOptions::default(),
         }
+    }
+}
+
+/// The stage's own keys, then the modalities' tables.
+const SECTION_KEYS: [&str; 2 + ModalityOptions::KEYS.len()] = {
+    let mut keys = [""; 2 + ModalityOptions::KEYS.len()];
+    keys[0] = "on_error";
+    keys[1] = "shard_rows";
+    let mut i = 0;
+    while i < ModalityOptions::KEYS.len() {
+        keys[2 + i] = ModalityOptions::KEYS[i];
+        i += 1;
+    }
+    keys
+};
+
+/// Read as a [`FlatSection`], the modalities' tables being keys of this section.
+impl FlatSection for PreprocessConfig {
+    const KEYS: &'static [&'static str] = &SECTION_KEYS;
+
+    fn read_value<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "on_error" => self.on_error = map.next_value()?,
+            "shard_rows" => self.shard_rows = map.next_value()?,
+            other => {
+                if !self.modality.read_value(other, map)? {
+                    return Err(de::Error::unknown_field(other, Self::KEYS));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for PreprocessConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_flat(deserializer)
     }
 }
 
@@ -104,49 +132,8 @@ impl Stage for PreprocessStage {
             );
         }
         let dataset = &crate::dataset::require(pipeline, Self::NAME).map_err(|e| vec![e])?;
-        if config.image.is_some() && dataset.modality != Modality::Image {
-            errors.push(pipeline.error_at(
-                "preprocess.image",
-                format!(
-                    "`[preprocess.image]` is for image datasets, but `dataset.modality` is {:?}",
-                    dataset.modality
-                ),
-            ));
-        }
-        for (key, present, wanted) in [
-            ("text", config.text.is_some(), Modality::Text),
-            ("audio", config.audio.is_some(), Modality::Audio),
-        ] {
-            if present && dataset.modality != wanted {
-                errors.push(pipeline.error_at(
-                    &format!("preprocess.{key}"),
-                    format!(
-                        "`[preprocess.{key}]` is for {key} datasets, but `dataset.modality` is {:?}",
-                        dataset.modality
-                    ),
-                ));
-            }
-        }
-        if let Some(max) = config.text.as_ref().and_then(|t| t.max_tokens)
-            && max < MIN_TOKENS
-        {
-            errors.push(pipeline.error_at(
-                "preprocess.text.max_tokens",
-                format!(
-                    "`max_tokens` must be at least {MIN_TOKENS} (two special tokens and one of the text), got {max}"
-                ),
-            ));
-        }
-        for (key, message) in config.audio.iter().flat_map(AudioOptions::problems) {
-            errors.push(pipeline.error_at(&format!("preprocess.audio.{key}"), message));
-        }
-        let invalid = config.image.as_ref().and_then(|image| {
-            nona_image::Preprocessor::new(image.channels, image.transforms.clone()).err()
-        });
-        if let Some(error) = invalid {
-            errors.push(pipeline.error_at("preprocess.image.transforms", error.to_string()));
-        }
-        let layout = check_layout(pipeline, dataset, config.text.as_ref());
+        modality::check_options(pipeline, &config.modality, dataset.modality, &mut errors);
+        let layout = check_layout(pipeline, dataset, &config.modality);
         let layout_ok = layout.is_ok();
         let layout = layout.unwrap_or_else(|mut problems| {
             errors.append(&mut problems);
@@ -332,5 +319,30 @@ impl StageRun for PreprocessRun<'_> {
             errors,
             ..UnitOutput::default()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// As the fingerprint and the `nona.preprocess` metadata write the section.
+    #[test]
+    fn the_section_is_written_with_every_key_in_order() {
+        let config: PreprocessConfig =
+            toml::from_str("shard_rows = 8\n[text]\nsource = \"file\"").unwrap();
+        assert_eq!(
+            serde_json::to_string(&config).unwrap(),
+            r#"{"on_error":"skip","shard_rows":8,"image":null,"text":{"source":"file","max_tokens":null},"audio":null}"#
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_is_told_every_key() {
+        let error = toml::from_str::<PreprocessConfig>("imag = 1").unwrap_err();
+        assert_eq!(
+            error.message(),
+            "unknown field `imag`, expected one of `on_error`, `shard_rows`, `image`, `text`, `audio`"
+        );
     }
 }

@@ -11,7 +11,7 @@ use nona_backbones::BackboneInput;
 use nona_pipeline::{RowError, StageContext};
 
 use super::Loaded;
-use crate::modality::{Prepare, Sample};
+use crate::modality::{Prepare, Sample, WithPrepare};
 
 /// What one unit produced: the samples embedded (in samples-table order), their embeddings
 /// row-major, and the samples that failed.
@@ -21,16 +21,35 @@ pub(super) struct Embedded<'a> {
     pub(super) errors: Vec<RowError>,
 }
 
-/// Prepares `samples` window by window on the decode pool (window `i + 1` while the backbone
-/// runs window `i`), embeds the prepared ones in the batches `prepare` forms, and puts the rows
-/// back in sample order.
-pub(super) fn embed_unit<'a, P: Prepare>(
+/// One unit's embedding, run with the modality's [`Prepare`] (through
+/// [`crate::modality::Inputs::with`]): prepares `samples` window by window on the decode pool
+/// (window `i + 1` while the backbone runs window `i`), embeds the prepared ones in the batches
+/// the modality forms, and puts the rows back in sample order.
+pub(super) struct EmbedUnit<'a, 'c> {
+    pub(super) state: &'a Loaded,
+    pub(super) samples: &'a [Sample],
+    pub(super) batch_size: usize,
+    pub(super) ctx: &'a StageContext<'c>,
+}
+
+impl<'a> WithPrepare for EmbedUnit<'a, '_> {
+    type Output = anyhow::Result<Embedded<'a>>;
+
+    fn call<P: Prepare>(self, prepare: &P) -> Self::Output {
+        embed_unit(prepare, self)
+    }
+}
+
+fn embed_unit<'a, P: Prepare>(
     prepare: &P,
-    state: &Loaded,
-    samples: &'a [Sample],
-    batch_size: usize,
-    ctx: &StageContext,
+    unit: EmbedUnit<'a, '_>,
 ) -> anyhow::Result<Embedded<'a>> {
+    let EmbedUnit {
+        state,
+        samples,
+        batch_size,
+        ctx,
+    } = unit;
     let window = prepare.window(batch_size, samples.len()).max(1);
     let windows: Vec<&[Sample]> = samples.chunks(window).collect();
     let run = |chunk: &[Sample]| prepare_inside_root(prepare, state, chunk);

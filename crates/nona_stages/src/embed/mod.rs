@@ -24,17 +24,16 @@ use nona_backbones::{
     Backbone, BuildOptions, DeviceKind, InputKind, PoolingOption, ResolvedTokenizer,
     ResolvedWeights, WeightsLocator, backbone_names,
 };
-use nona_datasets::{Modality, SampleRoot};
+use nona_datasets::SampleRoot;
 use nona_pipeline::config::{ConfigError, Pipeline, did_you_mean};
 use nona_pipeline::{Plan, Stage, StageContext, StageRun, UnitOutput};
 use serde_json::json;
 
 use crate::common::OnError;
-use crate::modality::text::TextSource;
-use crate::modality::{Inputs, ModalityConfig, Sample, audio, image, input_kind, text};
+use crate::modality::{self, Inputs, ModalityConfig, Sample, input_kind};
 use crate::preprocess::{PreprocessConfig, PreprocessStage};
 use config::{EmbedConfig, SYNTHETIC_WEIGHTS};
-use decode_loop::{Embedded, embed_unit};
+use decode_loop::{EmbedUnit, Embedded};
 use weights::WeightsSource;
 
 /// The embed stage.
@@ -230,29 +229,19 @@ impl Stage for EmbedStage {
             return Err(errors);
         };
         let preprocess = preprocess.unwrap_or_default();
-        let modality = match dataset.map_or(Modality::Image, |d| d.modality) {
-            Modality::Image => {
-                image::ImageConfig::from_pipeline(pipeline, &preprocess, &mut errors)
-                    .map(ModalityConfig::Image)
-            }
-            Modality::Text => Some(ModalityConfig::Text(text::TextConfig::from_pipeline(
-                pipeline,
-                &preprocess,
-                entry,
-                &mut errors,
-            ))),
-            Modality::Audio => Some(ModalityConfig::Audio(audio::AudioConfig::new(&preprocess))),
-        };
+        let modality = ModalityConfig::from_pipeline(
+            pipeline,
+            &preprocess.modality,
+            dataset.map(|d| d.modality),
+            entry,
+            &mut errors,
+        );
         let (Some(entry), Some(modality), Some(dataset), true) =
             (entry, modality, dataset, errors.is_empty())
         else {
             return Err(errors);
         };
-        let reads_files = dataset.modality != Modality::Text
-            || preprocess
-                .text
-                .as_ref()
-                .is_some_and(|t| t.source == TextSource::File);
+        let reads_files = modality::input_is_file(dataset.modality, &preprocess.modality);
         Ok(Self {
             sample_root: reads_files.then(|| dataset.sample_root()),
             manifest: dataset.manifest_path(),
@@ -393,12 +382,12 @@ impl StageRun for EmbedRun<'_> {
         let start = (unit * config.shard_rows).min(state.samples.len());
         let end = (start + config.shard_rows).min(state.samples.len());
         let samples = &state.samples[start..end];
-        let batch_size = config.batch_size;
-        let embedded = match &state.inputs {
-            Inputs::Image(inputs) => embed_unit(inputs, state, samples, batch_size, ctx)?,
-            Inputs::Text(inputs) => embed_unit(inputs.as_ref(), state, samples, batch_size, ctx)?,
-            Inputs::Audio(inputs) => embed_unit(inputs, state, samples, batch_size, ctx)?,
-        };
+        let embedded = state.inputs.with(EmbedUnit {
+            state,
+            samples,
+            batch_size: config.batch_size,
+            ctx,
+        })?;
         let Embedded {
             kept,
             values,

@@ -5,14 +5,14 @@
 use std::path::Path;
 
 use candle_core::Device;
-use nona_audio::{Clip, LoadOptions};
+use nona_audio::{Clip, LoadOptions, ShortPolicy};
 use nona_backbones::{BackboneInput, InputSpec};
+use nona_pipeline::config::{ConfigError, Pipeline};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Prepare, Sample, stack_rows};
-use crate::preprocess::PreprocessConfig;
 
 /// `[preprocess.audio]`: decode → mono → resample to the backbone's rate (16 kHz) → optional
 /// denoise → fixed-length window.
@@ -28,7 +28,7 @@ pub(crate) struct AudioOptions {
     anchor: AudioAnchor,
     /// Clips shorter than `duration_s`: `pad` with zeros, or `error` (an errors-table row).
     #[serde(default)]
-    short: ShortClips,
+    short: ShortPolicy,
     /// Stationary spectral gating as the `noisereduce` package (noise profile from the clip).
     #[serde(default)]
     denoise: bool,
@@ -45,7 +45,7 @@ impl Default for AudioOptions {
         Self {
             duration_s: None,
             anchor: AudioAnchor::default(),
-            short: ShortClips::default(),
+            short: ShortPolicy::default(),
             denoise: false,
             silence: SilentClips::default(),
             silence_threshold: default_silence_threshold(),
@@ -66,17 +66,6 @@ enum AudioAnchor {
     Start,
     /// The middle samples.
     Center,
-}
-
-/// What to do with a clip shorter than the window.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-enum ShortClips {
-    /// Zero-pad it at the end.
-    #[default]
-    Pad,
-    /// Record it in the errors table.
-    Error,
 }
 
 /// What to do with a silent clip.
@@ -103,43 +92,45 @@ impl AudioOptions {
             AudioAnchor::Start => nona_audio::WindowAnchor::Start,
             AudioAnchor::Center => nona_audio::WindowAnchor::Center,
         };
-        options.short = match self.short {
-            ShortClips::Pad => nona_audio::ShortPolicy::Pad,
-            ShortClips::Error => nona_audio::ShortPolicy::Error,
-        };
+        options.short = self.short;
         options.reject_silence_below =
             (self.silence == SilentClips::Error).then_some(self.silence_threshold);
         options.denoise = self.denoise.then(nona_audio::DenoiseParams::default);
         options
     }
+}
 
-    /// Problems with the values, as (key under `preprocess.audio`, message).
-    pub(crate) fn problems(&self) -> Vec<(&'static str, String)> {
-        let mut problems = Vec::new();
-        if let Some(seconds) = self.duration_s
-            && !(seconds.is_finite() && seconds > 0.0)
-        {
-            problems.push((
-                "duration_s",
-                format!("`duration_s` must be a positive number of seconds, got {seconds}"),
-            ));
-        }
-        if !(self.silence_threshold.is_finite() && self.silence_threshold >= 0.0) {
-            problems.push((
-                "silence_threshold",
-                format!(
-                    "`silence_threshold` must be a peak amplitude >= 0 (full scale 1.0), got {}",
-                    self.silence_threshold
-                ),
-            ));
-        }
-        if self.duration_s.is_none() && self.short == ShortClips::Error {
-            problems.push((
-                "short",
-                "`short = \"error\"` needs a `duration_s` to compare clips with".to_owned(),
-            ));
-        }
-        problems
+/// Checks the `[preprocess.audio]` values.
+pub(super) fn check_options(
+    pipeline: &Pipeline,
+    options: &AudioOptions,
+    errors: &mut Vec<ConfigError>,
+) {
+    let mut problem = |key: &str, message: String| {
+        errors.push(pipeline.error_at(&format!("preprocess.audio.{key}"), message));
+    };
+    if let Some(seconds) = options.duration_s
+        && !(seconds.is_finite() && seconds > 0.0)
+    {
+        problem(
+            "duration_s",
+            format!("`duration_s` must be a positive number of seconds, got {seconds}"),
+        );
+    }
+    if !(options.silence_threshold.is_finite() && options.silence_threshold >= 0.0) {
+        problem(
+            "silence_threshold",
+            format!(
+                "`silence_threshold` must be a peak amplitude >= 0 (full scale 1.0), got {}",
+                options.silence_threshold
+            ),
+        );
+    }
+    if options.duration_s.is_none() && options.short == ShortPolicy::Error {
+        problem(
+            "short",
+            "`short = \"error\"` needs a `duration_s` to compare clips with".to_owned(),
+        );
     }
 }
 
@@ -165,9 +156,9 @@ pub(crate) struct AudioConfig {
 
 impl AudioConfig {
     /// Value checks are the preprocess stage's (reported once, there).
-    pub(crate) fn new(preprocess: &PreprocessConfig) -> Self {
+    pub(crate) fn new(options: Option<&AudioOptions>) -> Self {
         Self {
-            options: preprocess.audio.clone().unwrap_or_default(),
+            options: options.cloned().unwrap_or_default(),
         }
     }
 

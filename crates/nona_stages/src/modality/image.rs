@@ -12,7 +12,6 @@ use nona_pipeline::config::{ConfigError, Pipeline};
 use serde::{Deserialize, Serialize};
 
 use super::{Prepare, Sample, stack_rows};
-use crate::preprocess::PreprocessConfig;
 
 /// `[preprocess.image]`: how images become backbone input.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -20,10 +19,10 @@ use crate::preprocess::PreprocessConfig;
 pub(crate) struct ImageOptions {
     /// `rgb` (grayscale replicated to 3 channels) or `gray`.
     #[serde(default)]
-    pub(crate) channels: Channels,
+    channels: Channels,
     /// Applied in order, e.g. `[{ resize = 256 }, { center_crop = 224 }, { normalize = "imagenet" }]`.
     #[serde(default)]
-    pub(crate) transforms: Vec<Transform>,
+    transforms: Vec<Transform>,
 }
 
 impl ImageOptions {
@@ -34,6 +33,17 @@ impl ImageOptions {
             Transform::Resize(Resize::ShorterSide(_)) => Some(false),
             Transform::Normalize(_) => None,
         }) == Some(true)
+    }
+}
+
+/// Checks that the `[preprocess.image]` transforms can be built.
+pub(super) fn check_options(
+    pipeline: &Pipeline,
+    options: &ImageOptions,
+    errors: &mut Vec<ConfigError>,
+) {
+    if let Err(error) = Preprocessor::new(options.channels, options.transforms.clone()) {
+        errors.push(pipeline.error_at("preprocess.image.transforms", error.to_string()));
     }
 }
 
@@ -61,10 +71,10 @@ impl ImageConfig {
     /// filled) when they cannot be built.
     pub(crate) fn from_pipeline(
         pipeline: &Pipeline,
-        preprocess: &PreprocessConfig,
+        options: Option<&ImageOptions>,
         errors: &mut Vec<ConfigError>,
     ) -> Option<Self> {
-        let image = preprocess.image.clone().unwrap_or_default();
+        let image = options.cloned().unwrap_or_default();
         if image.channels != Channels::Rgb {
             errors.push(pipeline.error_at(
                 "preprocess.image.channels",

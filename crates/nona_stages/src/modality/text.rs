@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Prepare, Sample};
-use crate::preprocess::PreprocessConfig;
 
 /// `[preprocess.text]`: where the text of a sample is and how much of it the backbone reads.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -23,17 +22,17 @@ pub(crate) struct TextOptions {
     /// `column`: the input column holds the text; `file`: it names a UTF-8 text file (relative to
     /// `dataset.root`, through `input_template` when set).
     #[serde(default)]
-    pub(crate) source: TextSource,
+    source: TextSource,
     /// Truncate every text to this many tokens, special tokens included (default: the
     /// backbone's maximum, e.g. 512 for BERT, 256 for MiniLM).
     #[serde(default)]
-    pub(crate) max_tokens: Option<usize>,
+    max_tokens: Option<usize>,
 }
 
 /// Where a text sample's text is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum TextSource {
+enum TextSource {
     /// In the manifest's input column.
     #[default]
     Column,
@@ -42,7 +41,46 @@ pub(crate) enum TextSource {
 }
 
 /// The fewest tokens a text can be truncated to: `[CLS]`, one token, `[SEP]`.
-pub(crate) const MIN_TOKENS: usize = 3;
+const MIN_TOKENS: usize = 3;
+
+/// Checks the `[preprocess.text]` values.
+pub(super) fn check_options(
+    pipeline: &Pipeline,
+    options: &TextOptions,
+    errors: &mut Vec<ConfigError>,
+) {
+    if let Some(max) = options.max_tokens
+        && max < MIN_TOKENS
+    {
+        errors.push(pipeline.error_at(
+            "preprocess.text.max_tokens",
+            format!(
+                "`max_tokens` must be at least {MIN_TOKENS} (two special tokens and one of the text), got {max}"
+            ),
+        ));
+    }
+}
+
+/// Checks the `[preprocess.text]` options of a dataset read by the layout `name`, which gives the
+/// texts themselves.
+pub(super) fn check_layout_options(
+    pipeline: &Pipeline,
+    name: &str,
+    options: Option<&TextOptions>,
+    errors: &mut Vec<ConfigError>,
+) {
+    if input_is_file(options) {
+        errors.push(pipeline.error_at(
+            "preprocess.text.source",
+            format!("the `{name}` layout gives the texts themselves: use `source = \"column\"`"),
+        ));
+    }
+}
+
+/// Whether the samples name UTF-8 files (`source = "file"`) rather than being the texts.
+pub(super) fn input_is_file(options: Option<&TextOptions>) -> bool {
+    options.is_some_and(|t| t.source == TextSource::File)
+}
 
 /// Checks that a text sample's file is UTF-8 and not blank.
 pub(super) fn probe(path: &Path) -> Result<(), String> {
@@ -68,11 +106,11 @@ impl TextConfig {
     /// Checks `max_tokens` against the backbone's maximum.
     pub(crate) fn from_pipeline(
         pipeline: &Pipeline,
-        preprocess: &PreprocessConfig,
+        options: Option<&TextOptions>,
         entry: Option<&RegistryEntry>,
         errors: &mut Vec<ConfigError>,
     ) -> Self {
-        let options = preprocess.text.clone().unwrap_or_default();
+        let options = options.cloned().unwrap_or_default();
         let model_max = entry
             .and_then(|e| nona_backbones::text::registered_config(e.name))
             .map(|c| c.max_tokens);

@@ -4,12 +4,12 @@
 
 use std::path::Path;
 
-use nona_datasets::{DatasetConfig, Layout, Modality, SampleRoot};
+use nona_datasets::{DatasetConfig, Layout, SampleRoot};
 use nona_pipeline::RowError;
 use nona_pipeline::config::{ConfigError, Pipeline, did_you_mean};
 
 use super::PreprocessStage;
-use crate::modality::{self, text::TextOptions, text::TextSource};
+use crate::modality::{self, ModalityOptions};
 
 /// One manifest row (or layout record), before its checks.
 #[derive(Debug, Clone)]
@@ -78,7 +78,7 @@ impl PreprocessStage {
             .input
             .as_deref()
             .ok_or_else(|| fail(format!("empty input ({input_field})")))?;
-        let input = if modality::input_is_file(dataset.modality, self.config.text.as_ref()) {
+        let input = if modality::input_is_file(dataset.modality, &self.config.modality) {
             let relative = match &dataset.input_template {
                 Some(template) if self.layout.is_none() => template.replace("{}", raw),
                 _ => raw.to_owned(),
@@ -125,11 +125,11 @@ fn same_stem(path: &Path) -> Option<String> {
 }
 
 /// The adapter `dataset.layout` names (`None`: a plain manifest), checked against the modality,
-/// the text source and the column keys, which a layout does not read.
+/// the modality's `options` and the column keys, which a layout does not read.
 pub(super) fn check_layout(
     pipeline: &Pipeline,
     dataset: &DatasetConfig,
-    text: Option<&TextOptions>,
+    options: &ModalityOptions,
 ) -> Result<Option<&'static dyn Layout>, Vec<ConfigError>> {
     let Some(name) = &dataset.layout else {
         return Ok(None);
@@ -160,12 +160,7 @@ pub(super) fn check_layout(
             ),
         ));
     }
-    if modality == Modality::Text && text.is_some_and(|t| t.source == TextSource::File) {
-        errors.push(pipeline.error_at(
-            "preprocess.text.source",
-            format!("the `{name}` layout gives the texts themselves: use `source = \"column\"`"),
-        ));
-    }
+    modality::check_layout_options(pipeline, name, modality, options, &mut errors);
     for key in [
         "id_column",
         "input_column",
