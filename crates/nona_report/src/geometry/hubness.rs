@@ -1,7 +1,7 @@
 //! Hubness (Radovanović, Nanopoulos & Ivanović 2010, *JMLR* 11:2487): the skewness of the
 //! k-occurrence distribution, N_k(x) = how many other rows have x among their k nearest
-//! neighbours (the row itself excluded). Every row hands out k places, so N_k has mean k; a
-//! large positive skewness means a few "hubs" are everybody's neighbours while many rows are
+//! neighbours (the row itself excluded). Every row hands out min(k, n − 1) places, so that is
+//! the mean of N_k; a large positive skewness means a few "hubs" are everybody's neighbours while many rows are
 //! nobody's, which makes neighbour votes (k-NN, NONA) lean on the hubs' labels.
 
 /// Neighbourhood size of the hubness diagnostic (the k = 10).

@@ -31,7 +31,7 @@ pub(super) struct Scan {
     /// the nearest neighbour; NaN with fewer than 2 rows.
     pub nearest_label_gaps: Vec<f64>,
     /// Per row: how many of the other rows count it among their k nearest (shares of ties
-    /// included); empty when k = 0.
+    /// included); zeros when k = 0.
     pub k_occurrence: Vec<f64>,
 }
 
@@ -50,7 +50,7 @@ pub(super) fn scan(points: &Points, label_sets: &[&[f64]], k: usize) -> Scan {
     let mut scan = Scan {
         two_nearest: Vec::with_capacity(n),
         nearest_label_gaps: vec![0.0; label_sets.len()],
-        k_occurrence: if k == 0 { Vec::new() } else { vec![0.0; n] },
+        k_occurrence: vec![0.0; n],
     };
     for start in (0..n).step_by(BLOCK) {
         let block: Vec<Query> = (start..(start + BLOCK).min(n))
@@ -168,7 +168,7 @@ mod tests {
             scan.two_nearest,
             vec![[1.0, 9.0], [1.0, 4.0], [4.0, 9.0], [16.0, 36.0]]
         );
-        assert!(scan.k_occurrence.is_empty());
+        assert_eq!(scan.k_occurrence, vec![0.0; 4]);
     }
 
     #[test]
