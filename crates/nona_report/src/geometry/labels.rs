@@ -5,8 +5,9 @@ use crate::ReportError;
 /// Mean absolute label gap to the nearest neighbour against that of a random pair.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LabelSmoothness {
-    /// Mean over rows of |yᵢ − y_nn(i)|, nn(i) the nearest other row by Euclidean distance;
-    /// when several rows tie for nearest, the mean gap to all of them (in label units).
+    /// Mean over rows of |yᵢ − y_nn(i)|, nn(i) the nearest other row by Euclidean distance (an
+    /// exact duplicate, at distance 0, when there is one); when several rows tie for nearest,
+    /// the mean gap to all of them (in label units).
     pub nearest_neighbour_gap: f64,
     /// Mean of |yᵢ − yⱼ| over all n(n − 1)/2 pairs, exact (in label units).
     pub random_pair_gap: f64,

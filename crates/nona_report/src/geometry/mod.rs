@@ -11,8 +11,8 @@
 //!
 //! [`GeometryDiagnostics::compute`] gives all four for one embedding source and its controls.
 //! Neighbours are exact (all pairs, Euclidean, f64 coordinate differences), ties are shared
-//! so no number depends on row order (see the `neighbours` module), and every control is
-//! deterministic for its seed (ChaCha8). Cost: about 2 n² d operations for the neighbours of
+//! so no observed number depends on row order beyond rounding (see the `neighbours` module),
+//! and every control is deterministic for its seed and the row order (ChaCha8). Cost: about 2 n² d operations for the neighbours of
 //! the rows and of their control (4 n² d when there are duplicate rows), parallel over rows,
 //! plus n · min(n, d)² for the participation ratios.
 //!
