@@ -149,7 +149,8 @@ fn others(distances: &[f64], query: usize) -> impl Iterator<Item = (usize, f64)>
 }
 
 /// Independent partial sums of [`squared_distance`]: the compiler vectorises them, where one
-/// running sum would wait on every addition (about 8× faster at d = 512).
+/// running sum waits on every addition (the diagnostics at n = 4000, d = 512 ran about 2×
+/// faster).
 const LANES: usize = 8;
 
 /// Σ (aᵢ − bᵢ)², summed in [`LANES`] interleaved partial sums; symmetric in a and b bit for
