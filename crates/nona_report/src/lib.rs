@@ -1,5 +1,6 @@
 //! Report stage for nona: Table 1 (mean ± sd over seeds), Friedman / Nemenyi / paired
-//! statistics, PNG plots and the assembled `report.md`.
+//! statistics, embedding-geometry diagnostics ([`geometry`]), PNG plots and the assembled
+//! `report.md`.
 //!
 //! Everything takes plain Rust data and returns strings or writes PNG files; reading run
 //! directories and Parquet is the caller's job.
@@ -41,6 +42,7 @@
 
 pub mod analysis;
 mod error;
+pub mod geometry;
 pub mod markdown;
 pub mod pca;
 pub mod plots;
