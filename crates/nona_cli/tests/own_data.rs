@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::{
@@ -128,15 +128,26 @@ fn assert_plain_report(dir: &Path, name: &str, backbone: &str) {
 /// Few seeds and a narrow projector: the protocol of the bases, at test size.
 const SMALL: [&str; 2] = ["train.grid.seeds=2", "train.grid.hidden=[32]"];
 
+/// A scratch directory holding the empty folder `data`, or `None` (SKIPPED, naming `test`)
+/// without the real `weights` file.
+fn scratch(test: &str, weights: &str, data: &str) -> Option<(tempfile::TempDir, PathBuf)> {
+    real_weights(test, weights)?;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join(data);
+    std::fs::create_dir_all(&data).unwrap();
+    Some((tmp, data))
+}
+
 #[test]
 fn the_readme_image_example_runs_on_a_folder_of_photos() {
-    const TEST: &str = "the_readme_image_example_runs_on_a_folder_of_photos";
-    if real_weights(TEST, "efficientnet-lite0-57934424.pth").is_none() {
+    let Some((tmp, data)) = scratch(
+        "the_readme_image_example_runs_on_a_folder_of_photos",
+        "efficientnet-lite0-57934424.pth",
+        "data/photos",
+    ) else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data/photos");
-    std::fs::create_dir_all(data.join("img")).unwrap();
+    };
+    std::fs::create_dir(data.join("img")).unwrap();
     let mut csv = String::from("file,price,street\n");
     for i in 0..36u32 {
         let size = 40 + (i % 7) * 6;
@@ -181,13 +192,13 @@ const ITEMS: [&str; 6] = [
 
 #[test]
 fn the_readme_text_example_runs_on_a_csv_of_reviews() {
-    const TEST: &str = "the_readme_text_example_runs_on_a_csv_of_reviews";
-    if real_weights(TEST, "all-MiniLM-L6-v2/model.safetensors").is_none() {
+    let Some((tmp, data)) = scratch(
+        "the_readme_text_example_runs_on_a_csv_of_reviews",
+        "all-MiniLM-L6-v2/model.safetensors",
+        "data/reviews",
+    ) else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data/reviews");
-    std::fs::create_dir_all(&data).unwrap();
+    };
     // Quoted texts with commas and a line break; one blank text, which becomes an errors row.
     let mut csv = String::from("review_id,body,stars,shop\n");
     let count = 40;
@@ -237,13 +248,14 @@ fn chirps(rate: f32, seconds: f32, sample_rate: u32) -> Vec<f32> {
 
 #[test]
 fn the_readme_audio_example_runs_on_a_folder_of_clips() {
-    const TEST: &str = "the_readme_audio_example_runs_on_a_folder_of_clips";
-    if real_weights(TEST, "whisper-tiny.en-ct2.bin").is_none() {
+    let Some((tmp, data)) = scratch(
+        "the_readme_audio_example_runs_on_a_folder_of_clips",
+        "whisper-tiny.en-ct2.bin",
+        "data/calls",
+    ) else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data/calls");
-    std::fs::create_dir_all(data.join("wav")).unwrap();
+    };
+    std::fs::create_dir(data.join("wav")).unwrap();
     // Dolbear's law: a cricket chirps faster when it is warmer. Clips of 3-7 s at several rates,
     // mono and stereo, at 11 sites (the split needs 10 groups); one silent clip, which the base's
     // `silence = "error"` makes an errors row.
