@@ -289,6 +289,97 @@ fn cells_are_the_same_trained_alone_or_in_parallel() {
     assert_eq!(rows("one"), rows("two"));
 }
 
+/// `train/explanations/`: for every validation and test prediction of the NONA cell, its 5
+/// heaviest neighbours, all from that seed's training split with their own labels, ranked by
+/// weight; the prediction is the predictions table's. `explain_top_k = 0` writes no table.
+#[test]
+fn nona_predictions_come_with_their_heaviest_training_neighbours() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_embeddings(&tmp.path().join("emb.parquet"), 60, false);
+    write_pipeline(tmp.path(), "e", 1, 2);
+    let out = run_in(tmp.path(), &["run", "e.toml", "--stage", "train"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let train = tmp.path().join("runs/e/train");
+    assert_conforms(
+        &schema_file("train-explanations.schema.json"),
+        &train.join("explanations"),
+    );
+    // (cell, id) → (split, label, prediction) of every prediction.
+    let mut predictions = BTreeMap::new();
+    for batch in read(&train.join("predictions")) {
+        let column = |name: &str| batch.column_by_name(name).unwrap().clone();
+        let (cells, ids, splits) = (column("cell"), column("id"), column("split"));
+        let (labels, predicted) = (column("label"), column("prediction"));
+        for r in 0..batch.num_rows() {
+            predictions.insert(
+                (
+                    cells.as_primitive::<Int64Type>().value(r),
+                    ids.as_string::<i32>().value(r).to_owned(),
+                ),
+                (
+                    splits.as_string::<i32>().value(r).to_owned(),
+                    labels.as_primitive::<Float64Type>().value(r),
+                    predicted.as_primitive::<Float64Type>().value(r),
+                ),
+            );
+        }
+    }
+    // (cell, id) → its rows as (rank, neighbour, neighbour label, weight, mass, spread, entropy).
+    type Row = (i64, String, f64, f64, f64, f64, f64);
+    let mut explained: BTreeMap<(i64, String), Vec<Row>> = BTreeMap::new();
+    for batch in read(&train.join("explanations")) {
+        let column = |name: &str| batch.column_by_name(name).unwrap().clone();
+        let float = |name: &str, r: usize| column(name).as_primitive::<Float64Type>().value(r);
+        for r in 0..batch.num_rows() {
+            let cell = column("cell").as_primitive::<Int64Type>().value(r);
+            let id = column("id").as_string::<i32>().value(r).to_owned();
+            let (split, label, prediction) = &predictions[&(cell, id.clone())];
+            assert_eq!(column("split").as_string::<i32>().value(r), split);
+            assert_eq!((float("label", r), float("prediction", r)), (*label, *prediction));
+            let neighbour = column("neighbour_id").as_string::<i32>().value(r).to_owned();
+            let (neighbour_split, neighbour_label, _) = &predictions[&(cell, neighbour.clone())];
+            assert_eq!(neighbour_split, "train", "{id} → {neighbour}");
+            assert_eq!(float("neighbour_label", r), *neighbour_label);
+            explained.entry((cell, id)).or_default().push((
+                column("rank").as_primitive::<Int64Type>().value(r),
+                neighbour,
+                float("neighbour_label", r),
+                float("weight", r),
+                float("top_k_mass", r),
+                float("spread", r),
+                float("entropy", r),
+            ));
+        }
+    }
+    // One seed: cell 0 is dense (no rows), cell 1 NONA with every validation and test sample.
+    let nona_predictions: Vec<_> = predictions
+        .iter()
+        .filter(|((cell, _), (split, _, _))| *cell == 1 && split != "train")
+        .map(|(key, _)| key.clone())
+        .collect();
+    assert_eq!(explained.keys().cloned().collect::<Vec<_>>(), nona_predictions);
+    let bank = predictions
+        .iter()
+        .filter(|((cell, _), (split, _, _))| *cell == 1 && split == "train")
+        .count() as f64;
+    for (key, rows) in &explained {
+        let ranks: Vec<i64> = rows.iter().map(|row| row.0).collect();
+        assert_eq!(ranks, [1, 2, 3, 4, 5], "{key:?}");
+        assert!(rows.windows(2).all(|w| w[0].3 >= w[1].3), "{key:?}: by weight");
+        let mass: f64 = rows.iter().map(|row| row.3).sum();
+        let (_, _, _, _, top_k_mass, spread, entropy) = rows[0];
+        assert!((mass - top_k_mass).abs() < 1e-12 && top_k_mass <= 1.0 + 1e-9);
+        assert!(spread >= 0.0 && (0.0..=bank.ln() + 1e-9).contains(&entropy));
+    }
+
+    let off = run_in(
+        tmp.path(),
+        &["run", "e.toml", "--stage", "train", "--set", "train.explain_top_k=0"],
+    );
+    assert!(off.status.success(), "{}", stderr(&off));
+    assert!(!train.join("explanations").exists());
+}
+
 #[test]
 fn predict_reproduces_the_test_predictions_of_a_saved_model() {
     let tmp = tempfile::tempdir().unwrap();

@@ -163,6 +163,79 @@ pub(super) fn metrics(
     )?)
 }
 
+/// `explanations`: the `top_k` neighbours of every validation and test prediction, one row per
+/// (sample, rank); `None` for a dense cell. The neighbours are rows of the training split, the
+/// cell's neighbour bank in the order of `splits[0]`.
+pub(super) fn explanations(
+    key: &CellKey,
+    cell: &TrainedCell,
+    splits: &[SplitRows; 3],
+    top_k: usize,
+) -> anyhow::Result<Option<RecordBatch>> {
+    let [bank, validation, test] = splits;
+    let scale = cell.model.scaler().scale();
+    let mut rows = ExplanationRows::default();
+    for (split, result) in [(validation, &cell.validation), (test, &cell.test)] {
+        let Some(evidence) = cell.model.explain(&result.embeddings, top_k)? else {
+            return Ok(None);
+        };
+        for (row, evidence) in evidence.iter().enumerate() {
+            for (rank, neighbour) in evidence.top.iter().enumerate() {
+                rows.ids.push(split.ids[row]);
+                rows.splits.push(split.name);
+                rows.labels.push(split.labels[row]);
+                rows.predictions.push(result.predictions.original[row]);
+                rows.spreads.push(evidence.spread * scale);
+                rows.masses.push(evidence.top_mass);
+                rows.entropies.push(evidence.entropy);
+                rows.ranks.push(rank as i64 + 1);
+                rows.neighbour_ids.push(bank.ids[neighbour.index]);
+                rows.neighbour_labels.push(bank.labels[neighbour.index]);
+                rows.weights.push(neighbour.weight);
+                rows.similarities.push(neighbour.similarity);
+            }
+        }
+    }
+    let count = rows.ids.len();
+    let columns: Vec<ArrayRef> = vec![
+        key.repeat_i64(key.index as u64, count),
+        key.repeat_i64(key.config.seed, count),
+        strings(rows.ids),
+        strings(rows.splits),
+        floats(rows.labels),
+        floats(rows.predictions),
+        floats(rows.spreads),
+        floats(rows.masses),
+        floats(rows.entropies),
+        Arc::new(Int64Array::from(rows.ranks)),
+        strings(rows.neighbour_ids),
+        floats(rows.neighbour_labels),
+        floats(rows.weights),
+        floats(rows.similarities),
+    ];
+    Ok(Some(RecordBatch::try_new(
+        nona_table::schemas::train_explanations(),
+        columns,
+    )?))
+}
+
+/// The columns of `explanations` but the cell's, gathered row by row.
+#[derive(Default)]
+struct ExplanationRows<'a> {
+    ids: Vec<&'a str>,
+    splits: Vec<&'static str>,
+    labels: Vec<f64>,
+    predictions: Vec<f64>,
+    spreads: Vec<f64>,
+    masses: Vec<f64>,
+    entropies: Vec<f64>,
+    ranks: Vec<i64>,
+    neighbour_ids: Vec<&'a str>,
+    neighbour_labels: Vec<f64>,
+    weights: Vec<f64>,
+    similarities: Vec<f64>,
+}
+
 fn split_results(cell: &TrainedCell) -> [&SplitResult; 3] {
     [&cell.train, &cell.validation, &cell.test]
 }
