@@ -335,8 +335,14 @@ fn nona_predictions_come_with_their_heaviest_training_neighbours() {
             let id = column("id").as_string::<i32>().value(r).to_owned();
             let (split, label, prediction) = &predictions[&(cell, id.clone())];
             assert_eq!(column("split").as_string::<i32>().value(r), split);
-            assert_eq!((float("label", r), float("prediction", r)), (*label, *prediction));
-            let neighbour = column("neighbour_id").as_string::<i32>().value(r).to_owned();
+            assert_eq!(
+                (float("label", r), float("prediction", r)),
+                (*label, *prediction)
+            );
+            let neighbour = column("neighbour_id")
+                .as_string::<i32>()
+                .value(r)
+                .to_owned();
             let (neighbour_split, neighbour_label, _) = &predictions[&(cell, neighbour.clone())];
             assert_eq!(neighbour_split, "train", "{id} → {neighbour}");
             assert_eq!(float("neighbour_label", r), *neighbour_label);
@@ -357,7 +363,10 @@ fn nona_predictions_come_with_their_heaviest_training_neighbours() {
         .filter(|((cell, _), (split, _, _))| *cell == 1 && split != "train")
         .map(|(key, _)| key.clone())
         .collect();
-    assert_eq!(explained.keys().cloned().collect::<Vec<_>>(), nona_predictions);
+    assert_eq!(
+        explained.keys().cloned().collect::<Vec<_>>(),
+        nona_predictions
+    );
     let bank = predictions
         .iter()
         .filter(|((cell, _), (split, _, _))| *cell == 1 && split == "train")
@@ -365,7 +374,10 @@ fn nona_predictions_come_with_their_heaviest_training_neighbours() {
     for (key, rows) in &explained {
         let ranks: Vec<i64> = rows.iter().map(|row| row.0).collect();
         assert_eq!(ranks, [1, 2, 3, 4, 5], "{key:?}");
-        assert!(rows.windows(2).all(|w| w[0].3 >= w[1].3), "{key:?}: by weight");
+        assert!(
+            rows.windows(2).all(|w| w[0].3 >= w[1].3),
+            "{key:?}: by weight"
+        );
         let mass: f64 = rows.iter().map(|row| row.3).sum();
         let (_, _, _, _, top_k_mass, spread, entropy) = rows[0];
         assert!((mass - top_k_mass).abs() < 1e-12 && top_k_mass <= 1.0 + 1e-9);
@@ -374,7 +386,14 @@ fn nona_predictions_come_with_their_heaviest_training_neighbours() {
 
     let off = run_in(
         tmp.path(),
-        &["run", "e.toml", "--stage", "train", "--set", "train.explain_top_k=0"],
+        &[
+            "run",
+            "e.toml",
+            "--stage",
+            "train",
+            "--set",
+            "train.explain_top_k=0",
+        ],
     );
     assert!(off.status.success(), "{}", stderr(&off));
     assert!(!train.join("explanations").exists());

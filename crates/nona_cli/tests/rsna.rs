@@ -86,7 +86,10 @@ max_epochs = 8
     assert_eq!(metadata["nona.model_id"], "efficientnet_lite0");
     // The neighbour evidence of both seeds' NONA cells: 5 rows per validation or test sample.
     let explanations = runs.join("train/explanations");
-    assert_conforms(&schema_file("train-explanations.schema.json"), &explanations);
+    assert_conforms(
+        &schema_file("train-explanations.schema.json"),
+        &explanations,
+    );
     let evaluated = table_rows(&runs.join("train/predictions"))
         .iter()
         .filter(|row| row.contains("|nona|") && !row.contains("|train|"))

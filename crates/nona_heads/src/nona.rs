@@ -199,9 +199,9 @@ fn query_chunks<'a>(
     let (queries, dim) = z.dims2()?;
     let per_query = bank_z.dim(0)?.max(1) * dim.max(1);
     let chunk = (PREDICT_CHUNK_ELEMENTS / per_query).max(1);
-    Ok((0..queries).step_by(chunk).map(move |start| {
-        Ok(z.narrow(0, start, chunk.min(queries - start))?.detach())
-    }))
+    Ok((0..queries)
+        .step_by(chunk)
+        .map(move |start| Ok(z.narrow(0, start, chunk.min(queries - start))?.detach())))
 }
 
 /// `softmax_rows(logits) · y`, shape `(b,)`.

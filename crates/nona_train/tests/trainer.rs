@@ -336,7 +336,11 @@ fn nona_evidence_reproduces_the_cells_predictions() {
     let bank = data.train.labels.len();
     for result in [&cell.validation, &cell.test] {
         let top = cell.model.explain(&result.embeddings, 5).unwrap().unwrap();
-        let all = cell.model.explain(&result.embeddings, bank).unwrap().unwrap();
+        let all = cell
+            .model
+            .explain(&result.embeddings, bank)
+            .unwrap()
+            .unwrap();
         assert_eq!(top.len(), result.predictions.scaled.len());
         for ((top, all), &prediction) in top.iter().zip(&all).zip(&result.predictions.scaled) {
             let vote: f64 = all
