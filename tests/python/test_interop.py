@@ -163,6 +163,12 @@ k = [3]
         join '{run}/train/predictions/*.parquet' p on p.cell = e.cell and p.id = e.neighbour_id"""
     ).fetchall()[0][0]
     assert neighbours_from_train
+    knn_explanations = pl.read_parquet(run / "knn" / "explanations" / "*.parquet")
+    knn_votes = (
+        knn_explanations.group_by("source", "cell", "seed", "id")
+        .agg((pl.col("weight") * pl.col("neighbour_label")).sum().alias("vote"), pl.col("prediction").first())
+    )
+    assert len(knn_votes) == knn_rows and ((knn_votes["vote"] - knn_votes["prediction"]).abs() < 1e-9).all()
     table1 = pd.read_parquet(run / "report" / "metrics")
     assert set(table1["method"]) == {"Dense", "Dense + k-NN", "NONA", "NONA + k-NN", "k-NN"}
 
@@ -174,6 +180,7 @@ k = [3]
         (run / "train" / "explanations", "train-explanations"),
         (run / "knn" / "predictions", "knn-predictions"),
         (run / "knn" / "metrics", "knn-metrics"),
+        (run / "knn" / "explanations", "knn-explanations"),
         (run / "report" / "metrics", "report-metrics"),
     ]:
         _assert_matches_schema_file(table_dir, schema_name)

@@ -220,6 +220,53 @@ fn train_knn_and_report_run_end_to_end_and_are_cached() {
         assert_eq!(splits[&key], "test", "{key:?}");
     }
 
+    // Each k-NN test prediction's tuned k neighbours, from that source's training split, with
+    // weights that sum to 1 and vote the prediction.
+    assert_conforms(
+        &schema_file("knn-explanations.schema.json"),
+        &knn.join("explanations"),
+    );
+    let training: BTreeSet<(i64, String)> = splits
+        .iter()
+        .filter(|(_, split)| *split == "train")
+        .map(|((_, seed, id), _)| (*seed, id.clone()))
+        .collect();
+    let knn_predicted = knn_predictions(&tmp.path().join("runs/h"));
+    // (source, cell, seed, id) → (Σ weight, Σ weight × neighbour label, rows).
+    let mut votes: BTreeMap<KnnKey, (f64, f64, usize)> = BTreeMap::new();
+    for batch in read(&knn.join("explanations")) {
+        let column = |name: &str| batch.column_by_name(name).unwrap().clone();
+        let cells = column("cell");
+        let cells = cells.as_primitive::<Int64Type>();
+        let float = |name: &str, r: usize| column(name).as_primitive::<Float64Type>().value(r);
+        for r in 0..batch.num_rows() {
+            let cell = if cells.is_null(r) { -1 } else { cells.value(r) };
+            let seed = column("seed").as_primitive::<Int64Type>().value(r);
+            let neighbour = column("neighbour_id")
+                .as_string::<i32>()
+                .value(r)
+                .to_owned();
+            assert!(training.contains(&(seed, neighbour)), "a training row");
+            let key = (
+                column("source").as_string::<i32>().value(r).to_owned(),
+                cell,
+                seed,
+                column("id").as_string::<i32>().value(r).to_owned(),
+            );
+            assert!((float("prediction", r) - knn_predicted[&key]).abs() < 1e-9);
+            let vote = votes.entry(key).or_default();
+            vote.0 += float("weight", r);
+            vote.1 += float("weight", r) * float("neighbour_label", r);
+            vote.2 += 1;
+        }
+    }
+    assert_eq!(votes.len(), knn_predicted.len());
+    for (key, (mass, vote, rows)) in &votes {
+        assert!((mass - 1.0).abs() < 1e-12, "{key:?}");
+        assert!((vote - knn_predicted[key]).abs() < 1e-9, "{key:?}");
+        assert!([3, 5].contains(rows), "{key:?}: the tuned k");
+    }
+
     // The report: Table 1 with the paper's five columns, its PNGs, and the metrics table.
     let report = tmp.path().join("runs/h/report");
     let text = std::fs::read_to_string(report.join("report.md")).unwrap();
@@ -586,18 +633,27 @@ fn an_unusable_embeddings_table_names_the_file_and_the_problem() {
     );
 }
 
-/// The knn stage's backbone predictions, by id.
-fn backbone_knn_predictions(run: &Path) -> BTreeMap<String, f64> {
+/// A k-NN prediction's source, cell (−1 for the backbone), seed and sample id.
+type KnnKey = (String, i64, i64, String);
+
+/// The knn stage's predictions.
+fn knn_predictions(run: &Path) -> BTreeMap<KnnKey, f64> {
     let mut got = BTreeMap::new();
     for batch in read(&run.join("knn/predictions")) {
-        let sources = batch.column_by_name("source").unwrap().as_string::<i32>();
-        let ids = batch.column_by_name("id").unwrap().as_string::<i32>();
-        let values = batch
-            .column_by_name("prediction")
-            .unwrap()
-            .as_primitive::<Float64Type>();
-        for r in (0..batch.num_rows()).filter(|&r| sources.value(r) == "backbone") {
-            got.insert(ids.value(r).to_owned(), values.value(r));
+        let column = |name: &str| batch.column_by_name(name).unwrap().clone();
+        let cells = column("cell");
+        let cells = cells.as_primitive::<Int64Type>();
+        for r in 0..batch.num_rows() {
+            let key = (
+                column("source").as_string::<i32>().value(r).to_owned(),
+                if cells.is_null(r) { -1 } else { cells.value(r) },
+                column("seed").as_primitive::<Int64Type>().value(r),
+                column("id").as_string::<i32>().value(r).to_owned(),
+            );
+            got.insert(
+                key,
+                column("prediction").as_primitive::<Float64Type>().value(r),
+            );
         }
     }
     got
@@ -663,7 +719,11 @@ fn the_knn_stage_predicts_exactly_what_the_library_does_on_the_same_split() {
         args.extend(settings);
         let out = run_in(tmp.path(), &args);
         assert!(out.status.success(), "{}", stderr(&out));
-        let got = backbone_knn_predictions(&tmp.path().join("runs/k"));
+        let got: BTreeMap<String, f64> = knn_predictions(&tmp.path().join("runs/k"))
+            .into_iter()
+            .filter(|((source, ..), _)| source == "backbone")
+            .map(|((_, _, _, id), prediction)| (id, prediction))
+            .collect();
         assert_eq!(got.len(), test.len());
         for (&i, want) in test.iter().zip(&want) {
             assert_eq!(
