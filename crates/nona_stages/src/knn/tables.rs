@@ -8,6 +8,7 @@ use nona_heads::{Evidence, MinMaxScaler};
 use nona_knn::{KnnBaseline, Neighbours};
 
 use super::{SOURCE_BACKBONE, SOURCE_HEAD, Source};
+use crate::explanation_rows::{Explained, ExplanationRows};
 
 /// Identifies the source of a unit in every row it writes.
 pub(super) struct KnnRowKey<'a> {
@@ -115,52 +116,24 @@ pub(super) fn explanations_batch(
         let neighbour_labels: Vec<f64> = found.indices.iter().map(|&i| train.labels[i]).collect();
         let similarities: Vec<f64> = found.distances.iter().map(|d| -d).collect();
         let evidence = Evidence::of(&weights, &neighbour_labels, &similarities, weights.len());
-        for (rank, neighbour) in evidence.top.iter().enumerate() {
-            let row = found.indices[neighbour.index];
-            rows.ids.push(id);
-            rows.labels.push(label);
-            rows.predictions.push(evidence.mean);
-            rows.spreads.push(evidence.spread);
-            rows.entropies.push(evidence.entropy);
-            rows.ranks.push(rank as i64 + 1);
-            rows.neighbour_ids.push(train.ids[row]);
-            rows.neighbour_labels.push(train.labels[row]);
-            rows.weights.push(neighbour.weight);
-            rows.similarities.push(neighbour.similarity);
-        }
+        let explained = Explained {
+            id,
+            label,
+            prediction: evidence.mean,
+            spread: evidence.spread,
+        };
+        rows.push(&explained, &evidence, |i| {
+            let row = found.indices[i];
+            (train.ids[row], train.labels[row])
+        });
     }
-    let count = rows.ids.len();
+    let count = rows.len();
+    let (ids, rest) = rows.into_columns(false);
     let mut columns = key.columns(count);
-    columns.extend([
-        Arc::new(StringArray::from(rows.ids)) as ArrayRef,
-        Arc::new(StringArray::from(vec!["test"; count])),
-        Arc::new(Float64Array::from(rows.labels)),
-        Arc::new(Float64Array::from(rows.predictions)),
-        Arc::new(Float64Array::from(rows.spreads)),
-        Arc::new(Float64Array::from(rows.entropies)),
-        Arc::new(Int64Array::from(rows.ranks)),
-        Arc::new(StringArray::from(rows.neighbour_ids)),
-        Arc::new(Float64Array::from(rows.neighbour_labels)),
-        Arc::new(Float64Array::from(rows.weights)),
-        Arc::new(Float64Array::from(rows.similarities)),
-    ]);
+    columns.extend([ids, Arc::new(StringArray::from(vec!["test"; count]))]);
+    columns.extend(rest);
     Ok(RecordBatch::try_new(
         nona_table::schemas::knn_explanations(),
         columns,
     )?)
-}
-
-/// The columns of `explanations` after the source's, gathered row by row.
-#[derive(Default)]
-struct ExplanationRows<'a> {
-    ids: Vec<&'a str>,
-    labels: Vec<f64>,
-    predictions: Vec<f64>,
-    spreads: Vec<f64>,
-    entropies: Vec<f64>,
-    ranks: Vec<i64>,
-    neighbour_ids: Vec<&'a str>,
-    neighbour_labels: Vec<f64>,
-    weights: Vec<f64>,
-    similarities: Vec<f64>,
 }

@@ -6,6 +6,8 @@ use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
 use arrow::record_batch::RecordBatch;
 use nona_train::{CellConfig, HeadKind, SplitResult, TrainedCell};
 
+use crate::explanation_rows::{Explained, ExplanationRows};
+
 /// The samples of one split of one cell, in the order the cell saw them.
 pub(super) struct SplitRows<'a> {
     /// `train`, `validation` or `test`.
@@ -175,65 +177,35 @@ pub(super) fn explanations(
     let [bank, validation, test] = splits;
     let scale = cell.model.scaler().scale();
     let mut rows = ExplanationRows::default();
+    let mut split_names = Vec::new();
     for (split, result) in [(validation, &cell.validation), (test, &cell.test)] {
         let Some(evidence) = cell.model.explain(&result.embeddings, top_k)? else {
             return Ok(None);
         };
         for (row, evidence) in evidence.iter().enumerate() {
-            for (rank, neighbour) in evidence.top.iter().enumerate() {
-                rows.ids.push(split.ids[row]);
-                rows.splits.push(split.name);
-                rows.labels.push(split.labels[row]);
-                rows.predictions.push(result.predictions.original[row]);
-                rows.spreads.push(evidence.spread * scale);
-                rows.masses.push(evidence.top_mass);
-                rows.entropies.push(evidence.entropy);
-                rows.ranks.push(rank as i64 + 1);
-                rows.neighbour_ids.push(bank.ids[neighbour.index]);
-                rows.neighbour_labels.push(bank.labels[neighbour.index]);
-                rows.weights.push(neighbour.weight);
-                rows.similarities.push(neighbour.similarity);
-            }
+            let explained = Explained {
+                id: split.ids[row],
+                label: split.labels[row],
+                prediction: result.predictions.original[row],
+                spread: evidence.spread * scale,
+            };
+            let added = rows.push(&explained, evidence, |i| (bank.ids[i], bank.labels[i]));
+            split_names.extend(std::iter::repeat_n(split.name, added));
         }
     }
-    let count = rows.ids.len();
-    let columns: Vec<ArrayRef> = vec![
+    let count = rows.len();
+    let (ids, rest) = rows.into_columns(true);
+    let mut columns: Vec<ArrayRef> = vec![
         key.repeat_i64(key.index as u64, count),
         key.repeat_i64(key.config.seed, count),
-        strings(rows.ids),
-        strings(rows.splits),
-        floats(rows.labels),
-        floats(rows.predictions),
-        floats(rows.spreads),
-        floats(rows.masses),
-        floats(rows.entropies),
-        Arc::new(Int64Array::from(rows.ranks)),
-        strings(rows.neighbour_ids),
-        floats(rows.neighbour_labels),
-        floats(rows.weights),
-        floats(rows.similarities),
+        ids,
+        strings(split_names),
     ];
+    columns.extend(rest);
     Ok(Some(RecordBatch::try_new(
         nona_table::schemas::train_explanations(),
         columns,
     )?))
-}
-
-/// The columns of `explanations` but the cell's, gathered row by row.
-#[derive(Default)]
-struct ExplanationRows<'a> {
-    ids: Vec<&'a str>,
-    splits: Vec<&'static str>,
-    labels: Vec<f64>,
-    predictions: Vec<f64>,
-    spreads: Vec<f64>,
-    masses: Vec<f64>,
-    entropies: Vec<f64>,
-    ranks: Vec<i64>,
-    neighbour_ids: Vec<&'a str>,
-    neighbour_labels: Vec<f64>,
-    weights: Vec<f64>,
-    similarities: Vec<f64>,
 }
 
 fn split_results(cell: &TrainedCell) -> [&SplitResult; 3] {
