@@ -1,8 +1,6 @@
 //! The train, knn and report stages end to end on a user-supplied embeddings table, and
-//! `nona predict` on their saved models.
-//!
-//! Long because its cases share one user-supplied embeddings table and pipeline writer, and
-//! each runs the binary end to end; split by stage, every file would repeat that setup.
+//! `nona predict` on their saved models (the table and pipeline writers are in `common`, shared
+//! with `explanations.rs`).
 
 mod common;
 
@@ -13,111 +11,10 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray, Float64Array, StringArray};
 use arrow::datatypes::{Float64Type, Int64Type};
 use arrow::record_batch::RecordBatch;
-use common::{assert_conforms, run_in, schema_file, stderr, stdout, table_rows};
-
-const DIM: usize = 6;
-
-/// Writes `rows` embeddings (a smooth non-linear target of the first two features, plus groups
-/// of three rows when `grouped`) as a Parquet file like the embed stage's.
-fn write_embeddings(path: &Path, rows: usize, grouped: bool) {
-    let mut state = 0x9e37_79b9_u64;
-    let mut uniform = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1);
-        ((state >> 33) as f64 / (1u64 << 31) as f64) * 2.0 - 1.0
-    };
-    let mut features = Vec::with_capacity(rows * DIM);
-    let mut labels = Vec::with_capacity(rows);
-    for _ in 0..rows {
-        let x: Vec<f64> = (0..DIM).map(|_| uniform()).collect();
-        labels.push(10.0 * (2.0 * x[0]).sin() + 5.0 * x[1] * x[1] + 40.0);
-        features.extend(x.iter().map(|&v| v as f32));
-    }
-    let ids: StringArray = (0..rows).map(|i| Some(format!("s{i:04}"))).collect();
-    let groups: StringArray = (0..rows)
-        .map(|i| grouped.then(|| format!("g{}", i / 3)))
-        .collect();
-    let batch = RecordBatch::try_new(
-        nona_table::schemas::embeddings(DIM),
-        vec![
-            Arc::new(ids),
-            Arc::new(Float64Array::from(labels)),
-            Arc::new(groups),
-            Arc::new(nona_table::embedding_array(features, DIM)),
-        ],
-    )
-    .unwrap();
-    nona_table::write_part(
-        path,
-        nona_table::schemas::embeddings(DIM),
-        &[batch],
-        &nona_table::Metadata::new(),
-    )
-    .unwrap();
-}
-
-/// A pipeline training both heads over `seeds` seeds on `emb.parquet`, then k-NN and the report.
-fn write_pipeline(dir: &Path, name: &str, seeds: usize, threads: usize) {
-    std::fs::write(
-        dir.join(format!("{name}.toml")),
-        format!(
-            r#"description = "heads on a toy table"
-
-[train]
-input = "emb.parquet"
-threads = {threads}
-
-[train.grid]
-seeds = {seeds}
-hidden = [16]
-embedding_dims = [4]
-batch_sizes = [16]
-
-[train.grid.optim]
-max_epochs = 12
-patience = 3
-start_after_epoch = 2
-
-[knn]
-k = [3, 5]
-
-[report]
-dataset = "toy"
-"#
-        ),
-    )
-    .unwrap();
-}
-
-fn read(dir: &Path) -> Vec<RecordBatch> {
-    nona_table::Dataset::open(dir).unwrap().read_all().unwrap()
-}
-
-/// (cell, seed, id) → split, from a predictions table (cell −1 when null).
-fn splits_of(dir: &Path) -> BTreeMap<(i64, i64, String), String> {
-    let mut splits = BTreeMap::new();
-    for batch in read(dir) {
-        let cells = batch
-            .column_by_name("cell")
-            .unwrap()
-            .as_primitive::<Int64Type>();
-        let seeds = batch
-            .column_by_name("seed")
-            .unwrap()
-            .as_primitive::<Int64Type>();
-        let ids = batch.column_by_name("id").unwrap().as_string::<i32>();
-        let names = batch.column_by_name("split").unwrap().as_string::<i32>();
-        for r in 0..batch.num_rows() {
-            let cell = if cells.is_null(r) { -1 } else { cells.value(r) };
-            splits.insert(
-                (cell, seeds.value(r), ids.value(r).to_owned()),
-                names.value(r).to_owned(),
-            );
-        }
-    }
-    splits
-}
+use common::{
+    DIM, assert_conforms, knn_predictions, read, run_in, schema_file, splits_of, stderr, stdout,
+    table_rows, write_embeddings, write_pipeline,
+};
 
 #[test]
 fn train_knn_and_report_run_end_to_end_and_are_cached() {
@@ -220,53 +117,6 @@ fn train_knn_and_report_run_end_to_end_and_are_cached() {
         assert_eq!(splits[&key], "test", "{key:?}");
     }
 
-    // Each k-NN test prediction's tuned k neighbours, from that source's training split, with
-    // weights that sum to 1 and vote the prediction.
-    assert_conforms(
-        &schema_file("knn-explanations.schema.json"),
-        &knn.join("explanations"),
-    );
-    let training: BTreeSet<(i64, String)> = splits
-        .iter()
-        .filter(|(_, split)| *split == "train")
-        .map(|((_, seed, id), _)| (*seed, id.clone()))
-        .collect();
-    let knn_predicted = knn_predictions(&tmp.path().join("runs/h"));
-    // (source, cell, seed, id) → (Σ weight, Σ weight × neighbour label, rows).
-    let mut votes: BTreeMap<KnnKey, (f64, f64, usize)> = BTreeMap::new();
-    for batch in read(&knn.join("explanations")) {
-        let column = |name: &str| batch.column_by_name(name).unwrap().clone();
-        let cells = column("cell");
-        let cells = cells.as_primitive::<Int64Type>();
-        let float = |name: &str, r: usize| column(name).as_primitive::<Float64Type>().value(r);
-        for r in 0..batch.num_rows() {
-            let cell = if cells.is_null(r) { -1 } else { cells.value(r) };
-            let seed = column("seed").as_primitive::<Int64Type>().value(r);
-            let neighbour = column("neighbour_id")
-                .as_string::<i32>()
-                .value(r)
-                .to_owned();
-            assert!(training.contains(&(seed, neighbour)), "a training row");
-            let key = (
-                column("source").as_string::<i32>().value(r).to_owned(),
-                cell,
-                seed,
-                column("id").as_string::<i32>().value(r).to_owned(),
-            );
-            assert!((float("prediction", r) - knn_predicted[&key]).abs() < 1e-9);
-            let vote = votes.entry(key).or_default();
-            vote.0 += float("weight", r);
-            vote.1 += float("weight", r) * float("neighbour_label", r);
-            vote.2 += 1;
-        }
-    }
-    assert_eq!(votes.len(), knn_predicted.len());
-    for (key, (mass, vote, rows)) in &votes {
-        assert!((mass - 1.0).abs() < 1e-12, "{key:?}");
-        assert!((vote - knn_predicted[key]).abs() < 1e-9, "{key:?}");
-        assert!([3, 5].contains(rows), "{key:?}: the tuned k");
-    }
-
     // The report: Table 1 with the paper's five columns, its PNGs, and the metrics table.
     let report = tmp.path().join("runs/h/report");
     let text = std::fs::read_to_string(report.join("report.md")).unwrap();
@@ -334,116 +184,6 @@ fn cells_are_the_same_trained_alone_or_in_parallel() {
     }
     let rows = |name: &str| table_rows(&tmp.path().join(format!("runs/{name}/train/predictions")));
     assert_eq!(rows("one"), rows("two"));
-}
-
-/// `train/explanations/`: for every validation and test prediction of the NONA cell, its 5
-/// heaviest neighbours, all from that seed's training split with their own labels, ranked by
-/// weight; the prediction is the predictions table's. `explain_top_k = 0` writes no table.
-#[test]
-fn nona_predictions_come_with_their_heaviest_training_neighbours() {
-    let tmp = tempfile::tempdir().unwrap();
-    write_embeddings(&tmp.path().join("emb.parquet"), 60, false);
-    write_pipeline(tmp.path(), "e", 1, 2);
-    let out = run_in(tmp.path(), &["run", "e.toml", "--stage", "train"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let train = tmp.path().join("runs/e/train");
-    assert_conforms(
-        &schema_file("train-explanations.schema.json"),
-        &train.join("explanations"),
-    );
-    // (cell, id) → (split, label, prediction) of every prediction.
-    let mut predictions = BTreeMap::new();
-    for batch in read(&train.join("predictions")) {
-        let column = |name: &str| batch.column_by_name(name).unwrap().clone();
-        let (cells, ids, splits) = (column("cell"), column("id"), column("split"));
-        let (labels, predicted) = (column("label"), column("prediction"));
-        for r in 0..batch.num_rows() {
-            predictions.insert(
-                (
-                    cells.as_primitive::<Int64Type>().value(r),
-                    ids.as_string::<i32>().value(r).to_owned(),
-                ),
-                (
-                    splits.as_string::<i32>().value(r).to_owned(),
-                    labels.as_primitive::<Float64Type>().value(r),
-                    predicted.as_primitive::<Float64Type>().value(r),
-                ),
-            );
-        }
-    }
-    // (cell, id) → its rows as (rank, neighbour, neighbour label, weight, mass, spread, entropy).
-    type Row = (i64, String, f64, f64, f64, f64, f64);
-    let mut explained: BTreeMap<(i64, String), Vec<Row>> = BTreeMap::new();
-    for batch in read(&train.join("explanations")) {
-        let column = |name: &str| batch.column_by_name(name).unwrap().clone();
-        let float = |name: &str, r: usize| column(name).as_primitive::<Float64Type>().value(r);
-        for r in 0..batch.num_rows() {
-            let cell = column("cell").as_primitive::<Int64Type>().value(r);
-            let id = column("id").as_string::<i32>().value(r).to_owned();
-            let (split, label, prediction) = &predictions[&(cell, id.clone())];
-            assert_eq!(column("split").as_string::<i32>().value(r), split);
-            assert_eq!(
-                (float("label", r), float("prediction", r)),
-                (*label, *prediction)
-            );
-            let neighbour = column("neighbour_id")
-                .as_string::<i32>()
-                .value(r)
-                .to_owned();
-            let (neighbour_split, neighbour_label, _) = &predictions[&(cell, neighbour.clone())];
-            assert_eq!(neighbour_split, "train", "{id} → {neighbour}");
-            assert_eq!(float("neighbour_label", r), *neighbour_label);
-            explained.entry((cell, id)).or_default().push((
-                column("rank").as_primitive::<Int64Type>().value(r),
-                neighbour,
-                float("neighbour_label", r),
-                float("weight", r),
-                float("top_k_mass", r),
-                float("spread", r),
-                float("entropy", r),
-            ));
-        }
-    }
-    // One seed: cell 0 is dense (no rows), cell 1 NONA with every validation and test sample.
-    let nona_predictions: Vec<_> = predictions
-        .iter()
-        .filter(|((cell, _), (split, _, _))| *cell == 1 && split != "train")
-        .map(|(key, _)| key.clone())
-        .collect();
-    assert_eq!(
-        explained.keys().cloned().collect::<Vec<_>>(),
-        nona_predictions
-    );
-    let bank = predictions
-        .iter()
-        .filter(|((cell, _), (split, _, _))| *cell == 1 && split == "train")
-        .count() as f64;
-    for (key, rows) in &explained {
-        let ranks: Vec<i64> = rows.iter().map(|row| row.0).collect();
-        assert_eq!(ranks, [1, 2, 3, 4, 5], "{key:?}");
-        assert!(
-            rows.windows(2).all(|w| w[0].3 >= w[1].3),
-            "{key:?}: by weight"
-        );
-        let mass: f64 = rows.iter().map(|row| row.3).sum();
-        let (_, _, _, _, top_k_mass, spread, entropy) = rows[0];
-        assert!((mass - top_k_mass).abs() < 1e-12 && top_k_mass <= 1.0 + 1e-9);
-        assert!(spread >= 0.0 && (0.0..=bank.ln() + 1e-9).contains(&entropy));
-    }
-
-    let off = run_in(
-        tmp.path(),
-        &[
-            "run",
-            "e.toml",
-            "--stage",
-            "train",
-            "--set",
-            "train.explain_top_k=0",
-        ],
-    );
-    assert!(off.status.success(), "{}", stderr(&off));
-    assert!(!train.join("explanations").exists());
 }
 
 #[test]
@@ -631,32 +371,6 @@ fn an_unusable_embeddings_table_names_the_file_and_the_problem() {
         errors.contains("emb.parquet: id `a` appears more than once"),
         "{errors}"
     );
-}
-
-/// A k-NN prediction's source, cell (−1 for the backbone), seed and sample id.
-type KnnKey = (String, i64, i64, String);
-
-/// The knn stage's predictions.
-fn knn_predictions(run: &Path) -> BTreeMap<KnnKey, f64> {
-    let mut got = BTreeMap::new();
-    for batch in read(&run.join("knn/predictions")) {
-        let column = |name: &str| batch.column_by_name(name).unwrap().clone();
-        let cells = column("cell");
-        let cells = cells.as_primitive::<Int64Type>();
-        for r in 0..batch.num_rows() {
-            let key = (
-                column("source").as_string::<i32>().value(r).to_owned(),
-                if cells.is_null(r) { -1 } else { cells.value(r) },
-                column("seed").as_primitive::<Int64Type>().value(r),
-                column("id").as_string::<i32>().value(r).to_owned(),
-            );
-            got.insert(
-                key,
-                column("prediction").as_primitive::<Float64Type>().value(r),
-            );
-        }
-    }
-    got
 }
 
 #[test]
