@@ -145,6 +145,30 @@ k = [3]
     ).fetchall()[0][0]
     knn_rows = duckdb.sql(f"select count(*) from '{run}/knn/predictions/*.parquet'").fetchall()[0][0]
     assert knn_rows == test_rows // 4 * 2 + test_rows  # backbone per seed + one per cell
+    # The NONA cells' neighbour evidence, long format: 5 rows per validation or test prediction.
+    explanations = pd.read_parquet(run / "train" / "explanations")
+    evaluated = duckdb.sql(
+        f"select count(*) from '{run}/train/predictions/*.parquet' where head = 'nona' and split != 'train'"
+    ).fetchall()[0][0]
+    assert len(explanations) == 5 * evaluated and (explanations["rank"] == 1).sum() == evaluated
+    per_prediction = (
+        pl.read_parquet(run / "train" / "explanations" / "*.parquet")
+        .group_by("cell", "id")
+        .agg(pl.col("weight").sum().alias("mass"), pl.col("top_k_mass").first(), pl.len().alias("rows"))
+    )
+    assert (per_prediction["rows"] == 5).all()
+    assert ((per_prediction["mass"] - per_prediction["top_k_mass"]).abs() < 1e-12).all()
+    neighbours_from_train = duckdb.sql(
+        f"""select bool_and(p.split = 'train') from '{run}/train/explanations/*.parquet' e
+        join '{run}/train/predictions/*.parquet' p on p.cell = e.cell and p.id = e.neighbour_id"""
+    ).fetchall()[0][0]
+    assert neighbours_from_train
+    knn_explanations = pl.read_parquet(run / "knn" / "explanations" / "*.parquet")
+    knn_votes = (
+        knn_explanations.group_by("source", "cell", "seed", "id")
+        .agg((pl.col("weight") * pl.col("neighbour_label")).sum().alias("vote"), pl.col("prediction").first())
+    )
+    assert len(knn_votes) == knn_rows and ((knn_votes["vote"] - knn_votes["prediction"]).abs() < 1e-9).all()
     table1 = pd.read_parquet(run / "report" / "metrics")
     assert set(table1["method"]) == {"Dense", "Dense + k-NN", "NONA", "NONA + k-NN", "k-NN"}
 
@@ -153,8 +177,10 @@ k = [3]
         (run / "train" / "embeddings", "head-embeddings"),
         (run / "train" / "curves", "train-curves"),
         (run / "train" / "metrics", "train-metrics"),
+        (run / "train" / "explanations", "train-explanations"),
         (run / "knn" / "predictions", "knn-predictions"),
         (run / "knn" / "metrics", "knn-metrics"),
+        (run / "knn" / "explanations", "knn-explanations"),
         (run / "report" / "metrics", "report-metrics"),
     ]:
         _assert_matches_schema_file(table_dir, schema_name)

@@ -1,8 +1,15 @@
-//! Shared helpers for CLI tests: a generated image dataset and a way to run `nona`.
+//! Shared helpers for CLI tests: a generated image dataset, a user-supplied embeddings table
+//! with a pipeline for the train, knn and report stages, and a way to run `nona`.
 
 #![allow(dead_code, missing_docs)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, Float64Array, StringArray};
+use arrow::datatypes::{Float64Type, Int64Type};
+use arrow::record_batch::RecordBatch;
 
 use nona_table::schemas::SchemaFile;
 use nona_testkit::Gap;
@@ -251,4 +258,136 @@ pub fn assert_parity(label: &str, actual: &[f32], expected: &[f32]) {
     let gap = Gap::between(actual, expected);
     println!("parity {label}: relative error {:.2e}", gap.relative());
     assert!(gap.relative() < PARITY_TOLERANCE, "{label}: {gap}");
+}
+
+/// Width of the embeddings [`write_embeddings`] writes.
+pub const DIM: usize = 6;
+
+/// Writes `rows` embeddings (a smooth non-linear target of the first two features, plus groups
+/// of three rows when `grouped`) as a Parquet file like the embed stage's.
+pub fn write_embeddings(path: &Path, rows: usize, grouped: bool) {
+    let mut state = 0x9e37_79b9_u64;
+    let mut uniform = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        ((state >> 33) as f64 / (1u64 << 31) as f64) * 2.0 - 1.0
+    };
+    let mut features = Vec::with_capacity(rows * DIM);
+    let mut labels = Vec::with_capacity(rows);
+    for _ in 0..rows {
+        let x: Vec<f64> = (0..DIM).map(|_| uniform()).collect();
+        labels.push(10.0 * (2.0 * x[0]).sin() + 5.0 * x[1] * x[1] + 40.0);
+        features.extend(x.iter().map(|&v| v as f32));
+    }
+    let ids: StringArray = (0..rows).map(|i| Some(format!("s{i:04}"))).collect();
+    let groups: StringArray = (0..rows)
+        .map(|i| grouped.then(|| format!("g{}", i / 3)))
+        .collect();
+    let batch = RecordBatch::try_new(
+        nona_table::schemas::embeddings(DIM),
+        vec![
+            Arc::new(ids),
+            Arc::new(Float64Array::from(labels)),
+            Arc::new(groups),
+            Arc::new(nona_table::embedding_array(features, DIM)),
+        ],
+    )
+    .unwrap();
+    nona_table::write_part(
+        path,
+        nona_table::schemas::embeddings(DIM),
+        &[batch],
+        &nona_table::Metadata::new(),
+    )
+    .unwrap();
+}
+
+/// A pipeline training both heads over `seeds` seeds on `emb.parquet`, then k-NN and the report.
+pub fn write_pipeline(dir: &Path, name: &str, seeds: usize, threads: usize) {
+    std::fs::write(
+        dir.join(format!("{name}.toml")),
+        format!(
+            r#"description = "heads on a toy table"
+
+[train]
+input = "emb.parquet"
+threads = {threads}
+
+[train.grid]
+seeds = {seeds}
+hidden = [16]
+embedding_dims = [4]
+batch_sizes = [16]
+
+[train.grid.optim]
+max_epochs = 12
+patience = 3
+start_after_epoch = 2
+
+[knn]
+k = [3, 5]
+
+[report]
+dataset = "toy"
+"#
+        ),
+    )
+    .unwrap();
+}
+
+/// Every batch of the table at `dir`.
+pub fn read(dir: &Path) -> Vec<RecordBatch> {
+    nona_table::Dataset::open(dir).unwrap().read_all().unwrap()
+}
+
+/// (cell, seed, id) → split, from a predictions table (cell −1 when null).
+pub fn splits_of(dir: &Path) -> BTreeMap<(i64, i64, String), String> {
+    let mut splits = BTreeMap::new();
+    for batch in read(dir) {
+        let cells = batch
+            .column_by_name("cell")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        let seeds = batch
+            .column_by_name("seed")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        let ids = batch.column_by_name("id").unwrap().as_string::<i32>();
+        let names = batch.column_by_name("split").unwrap().as_string::<i32>();
+        for r in 0..batch.num_rows() {
+            let cell = if cells.is_null(r) { -1 } else { cells.value(r) };
+            splits.insert(
+                (cell, seeds.value(r), ids.value(r).to_owned()),
+                names.value(r).to_owned(),
+            );
+        }
+    }
+    splits
+}
+
+/// A k-NN prediction's source, cell (−1 for the backbone), seed and sample id.
+pub type KnnKey = (String, i64, i64, String);
+
+/// The knn stage's predictions.
+pub fn knn_predictions(run: &Path) -> BTreeMap<KnnKey, f64> {
+    let mut got = BTreeMap::new();
+    for batch in read(&run.join("knn/predictions")) {
+        let column = |name: &str| batch.column_by_name(name).unwrap().clone();
+        let cells = column("cell");
+        let cells = cells.as_primitive::<Int64Type>();
+        for r in 0..batch.num_rows() {
+            let key = (
+                column("source").as_string::<i32>().value(r).to_owned(),
+                if cells.is_null(r) { -1 } else { cells.value(r) },
+                column("seed").as_primitive::<Int64Type>().value(r),
+                column("id").as_string::<i32>().value(r).to_owned(),
+            );
+            got.insert(
+                key,
+                column("prediction").as_primitive::<Float64Type>().value(r),
+            );
+        }
+    }
+    got
 }

@@ -1,8 +1,6 @@
 //! The train, knn and report stages end to end on a user-supplied embeddings table, and
-//! `nona predict` on their saved models.
-//!
-//! Long because its cases share one user-supplied embeddings table and pipeline writer, and
-//! each runs the binary end to end; split by stage, every file would repeat that setup.
+//! `nona predict` on their saved models (the table and pipeline writers are in `common`, shared
+//! with `explanations.rs`).
 
 mod common;
 
@@ -13,111 +11,10 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray, Float64Array, StringArray};
 use arrow::datatypes::{Float64Type, Int64Type};
 use arrow::record_batch::RecordBatch;
-use common::{assert_conforms, run_in, schema_file, stderr, stdout, table_rows};
-
-const DIM: usize = 6;
-
-/// Writes `rows` embeddings (a smooth non-linear target of the first two features, plus groups
-/// of three rows when `grouped`) as a Parquet file like the embed stage's.
-fn write_embeddings(path: &Path, rows: usize, grouped: bool) {
-    let mut state = 0x9e37_79b9_u64;
-    let mut uniform = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1);
-        ((state >> 33) as f64 / (1u64 << 31) as f64) * 2.0 - 1.0
-    };
-    let mut features = Vec::with_capacity(rows * DIM);
-    let mut labels = Vec::with_capacity(rows);
-    for _ in 0..rows {
-        let x: Vec<f64> = (0..DIM).map(|_| uniform()).collect();
-        labels.push(10.0 * (2.0 * x[0]).sin() + 5.0 * x[1] * x[1] + 40.0);
-        features.extend(x.iter().map(|&v| v as f32));
-    }
-    let ids: StringArray = (0..rows).map(|i| Some(format!("s{i:04}"))).collect();
-    let groups: StringArray = (0..rows)
-        .map(|i| grouped.then(|| format!("g{}", i / 3)))
-        .collect();
-    let batch = RecordBatch::try_new(
-        nona_table::schemas::embeddings(DIM),
-        vec![
-            Arc::new(ids),
-            Arc::new(Float64Array::from(labels)),
-            Arc::new(groups),
-            Arc::new(nona_table::embedding_array(features, DIM)),
-        ],
-    )
-    .unwrap();
-    nona_table::write_part(
-        path,
-        nona_table::schemas::embeddings(DIM),
-        &[batch],
-        &nona_table::Metadata::new(),
-    )
-    .unwrap();
-}
-
-/// A pipeline training both heads over `seeds` seeds on `emb.parquet`, then k-NN and the report.
-fn write_pipeline(dir: &Path, name: &str, seeds: usize, threads: usize) {
-    std::fs::write(
-        dir.join(format!("{name}.toml")),
-        format!(
-            r#"description = "heads on a toy table"
-
-[train]
-input = "emb.parquet"
-threads = {threads}
-
-[train.grid]
-seeds = {seeds}
-hidden = [16]
-embedding_dims = [4]
-batch_sizes = [16]
-
-[train.grid.optim]
-max_epochs = 12
-patience = 3
-start_after_epoch = 2
-
-[knn]
-k = [3, 5]
-
-[report]
-dataset = "toy"
-"#
-        ),
-    )
-    .unwrap();
-}
-
-fn read(dir: &Path) -> Vec<RecordBatch> {
-    nona_table::Dataset::open(dir).unwrap().read_all().unwrap()
-}
-
-/// (cell, seed, id) → split, from a predictions table (cell −1 when null).
-fn splits_of(dir: &Path) -> BTreeMap<(i64, i64, String), String> {
-    let mut splits = BTreeMap::new();
-    for batch in read(dir) {
-        let cells = batch
-            .column_by_name("cell")
-            .unwrap()
-            .as_primitive::<Int64Type>();
-        let seeds = batch
-            .column_by_name("seed")
-            .unwrap()
-            .as_primitive::<Int64Type>();
-        let ids = batch.column_by_name("id").unwrap().as_string::<i32>();
-        let names = batch.column_by_name("split").unwrap().as_string::<i32>();
-        for r in 0..batch.num_rows() {
-            let cell = if cells.is_null(r) { -1 } else { cells.value(r) };
-            splits.insert(
-                (cell, seeds.value(r), ids.value(r).to_owned()),
-                names.value(r).to_owned(),
-            );
-        }
-    }
-    splits
-}
+use common::{
+    DIM, assert_conforms, knn_predictions, read, run_in, schema_file, splits_of, stderr, stdout,
+    table_rows, write_embeddings, write_pipeline,
+};
 
 #[test]
 fn train_knn_and_report_run_end_to_end_and_are_cached() {
@@ -476,23 +373,6 @@ fn an_unusable_embeddings_table_names_the_file_and_the_problem() {
     );
 }
 
-/// The knn stage's backbone predictions, by id.
-fn backbone_knn_predictions(run: &Path) -> BTreeMap<String, f64> {
-    let mut got = BTreeMap::new();
-    for batch in read(&run.join("knn/predictions")) {
-        let sources = batch.column_by_name("source").unwrap().as_string::<i32>();
-        let ids = batch.column_by_name("id").unwrap().as_string::<i32>();
-        let values = batch
-            .column_by_name("prediction")
-            .unwrap()
-            .as_primitive::<Float64Type>();
-        for r in (0..batch.num_rows()).filter(|&r| sources.value(r) == "backbone") {
-            got.insert(ids.value(r).to_owned(), values.value(r));
-        }
-    }
-    got
-}
-
 #[test]
 fn the_knn_stage_predicts_exactly_what_the_library_does_on_the_same_split() {
     const SEED: u64 = 0;
@@ -553,7 +433,11 @@ fn the_knn_stage_predicts_exactly_what_the_library_does_on_the_same_split() {
         args.extend(settings);
         let out = run_in(tmp.path(), &args);
         assert!(out.status.success(), "{}", stderr(&out));
-        let got = backbone_knn_predictions(&tmp.path().join("runs/k"));
+        let got: BTreeMap<String, f64> = knn_predictions(&tmp.path().join("runs/k"))
+            .into_iter()
+            .filter(|((source, ..), _)| source == "backbone")
+            .map(|((_, _, _, id), prediction)| (id, prediction))
+            .collect();
         assert_eq!(got.len(), test.len());
         for (&i, want) in test.iter().zip(&want) {
             assert_eq!(

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{nona, stderr, stdout, table_rows};
+use common::{assert_conforms, nona, schema_file, stderr, stdout, table_rows};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -84,6 +84,18 @@ max_epochs = 8
         .clone();
     assert_eq!(metadata["nona.synthetic"], "true");
     assert_eq!(metadata["nona.model_id"], "efficientnet_lite0");
+    // The neighbour evidence of both seeds' NONA cells: 5 rows per validation or test sample.
+    let explanations = runs.join("train/explanations");
+    assert_conforms(
+        &schema_file("train-explanations.schema.json"),
+        &explanations,
+    );
+    let evaluated = table_rows(&runs.join("train/predictions"))
+        .iter()
+        .filter(|row| row.contains("|nona|") && !row.contains("|train|"))
+        .count();
+    assert!(evaluated > 0);
+    assert_eq!(table_rows(&explanations).len(), 5 * evaluated);
 
     let again = run();
     assert!(again.status.success(), "{}", stderr(&again));

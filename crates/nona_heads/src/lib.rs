@@ -6,6 +6,8 @@
 //! * [`DenseHead`]: `Linear(d, 1)`, the baseline regression head.
 //! * [`NonaHead`]: `ŷ = softmax_rows(Sim(Z, Z_N) + log SoftStep(sim_norm)) · y_N`; during training the
 //!   batch is its own neighbour set with the diagonal masked to −∞.
+//! * [`Evidence`]: what a weighted-vote prediction rests on (top neighbours, weight mass,
+//!   entropy, weighted label spread), from [`NonaHead::explain`] at prediction time.
 //! * [`FusedProjector`]: the projector's training step (forward, backward, Adam) written out on
 //!   flat vectors for the CPU, which is what training runs; the candle [`Projector`] is its
 //!   reference and does evaluation.
@@ -18,6 +20,7 @@
 pub mod dense;
 pub mod early_stopping;
 pub mod error;
+pub mod evidence;
 pub mod fused_projector;
 pub mod linear;
 mod matmul;
@@ -32,6 +35,7 @@ pub mod softstep;
 pub use dense::DenseHead;
 pub use early_stopping::{EarlyStopping, EarlyStoppingConfig, VarSnapshot};
 pub use error::{HeadsError, ParseNameError, Result};
+pub use evidence::{Evidence, Neighbour};
 pub use fused_projector::FusedProjector;
 pub use nona::{MIN_TRAIN_BATCH, NonaConfig, NonaHead};
 pub use optim::{Adam, AdamConfig, AdamMoments};

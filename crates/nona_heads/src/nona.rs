@@ -4,6 +4,7 @@ use candle_core::{DType, Tensor};
 use candle_nn::VarBuilder;
 
 use crate::error::{HeadsError, Result};
+use crate::evidence::Evidence;
 use crate::scaling::clip_unit;
 use crate::similarity::Similarity;
 use crate::softstep::{SoftStep, SoftStepKind, SoftStepParams};
@@ -113,15 +114,11 @@ impl NonaHead {
         bank_z: &Tensor,
         bank_y: &Tensor,
     ) -> Result<Tensor> {
-        let (queries, dim) = z.dims2()?;
-        let per_query = bank_z.dim(0)?.max(1) * dim.max(1);
-        let chunk = (PREDICT_CHUNK_ELEMENTS / per_query).max(1);
         let bank_z = bank_z.detach();
         let bank_y = bank_y.detach();
-        let mut parts = Vec::with_capacity(queries.div_ceil(chunk));
-        for start in (0..queries).step_by(chunk) {
-            let rows = z.narrow(0, start, chunk.min(queries - start))?.detach();
-            parts.push(self.forward_eval(&rows, &bank_z, &bank_y)?);
+        let mut parts = Vec::new();
+        for rows in query_chunks(z, &bank_z)? {
+            parts.push(self.forward_eval(&rows?, &bank_z, &bank_y)?);
         }
         if parts.is_empty() {
             return Ok(Tensor::zeros(0, z.dtype(), z.device())?);
@@ -129,8 +126,51 @@ impl NonaHead {
         Ok(Tensor::cat(&parts, 0)?)
     }
 
+    /// The [`Evidence`] of each evaluation prediction of [`Self::predict_unclipped`], keeping
+    /// the `top_k` neighbours: the attention weights `softmax_rows(Sim + log m)` (the SoftStep
+    /// mask included) over the whole bank, and each top neighbour's `Sim` (without the mask).
+    /// Chunked as the predictions are; the predictions themselves are not touched.
+    pub fn explain(
+        &self,
+        z: &Tensor,
+        bank_z: &Tensor,
+        bank_y: &Tensor,
+        top_k: usize,
+    ) -> Result<Vec<Evidence>> {
+        let bank_z = bank_z.detach();
+        if bank_z.dim(0)? == 0 {
+            return Err(HeadsError::Shape("the neighbour bank is empty".into()));
+        }
+        let labels = bank_y.to_dtype(DType::F64)?.to_vec1::<f64>()?;
+        if labels.len() != bank_z.dim(0)? {
+            return Err(HeadsError::Shape(format!(
+                "{} bank labels for {} bank embeddings",
+                labels.len(),
+                bank_z.dim(0)?
+            )));
+        }
+        let mut evidence = Vec::with_capacity(z.dim(0)?);
+        for rows in query_chunks(z, &bank_z)? {
+            let rows = rows?;
+            let sim = self.similarities(&rows, &bank_z)?;
+            let weights = candle_nn::ops::softmax(&self.masked(&rows, &sim, false)?, 1)?;
+            let weights = weights.to_dtype(DType::F64)?.to_vec2::<f64>()?;
+            let sim = sim.to_dtype(DType::F64)?.to_vec2::<f64>()?;
+            for (weights, sim) in weights.iter().zip(&sim) {
+                evidence.push(Evidence::of(weights, &labels, sim, top_k));
+            }
+        }
+        Ok(evidence)
+    }
+
     /// `Sim(z, z_n) + log m` (without the self mask).
     fn logits(&self, z: &Tensor, z_n: &Tensor, exclude_self: bool) -> Result<Tensor> {
+        let sim = self.similarities(z, z_n)?;
+        self.masked(z, &sim, exclude_self)
+    }
+
+    /// `Sim(z, z_n)` `(b, N)`, after checking the dimensions agree.
+    fn similarities(&self, z: &Tensor, z_n: &Tensor) -> Result<Tensor> {
         let (_, dim) = z.dims2()?;
         let (_, bank_dim) = z_n.dims2()?;
         if dim != bank_dim {
@@ -138,12 +178,30 @@ impl NonaHead {
                 "query dim {dim} differs from neighbour dim {bank_dim}"
             )));
         }
-        let sim = self.config.similarity.matrix(z, z_n)?;
+        self.config.similarity.matrix(z, z_n)
+    }
+
+    /// `sim + log m`, the SoftStep log-mask of the queries `z` added when there is one.
+    fn masked(&self, z: &Tensor, sim: &Tensor, exclude_self: bool) -> Result<Tensor> {
         match &self.softstep {
-            None => Ok(sim),
-            Some(softstep) => Ok((&sim + softstep.log_mask(z, &sim, exclude_self)?)?),
+            None => Ok(sim.clone()),
+            Some(softstep) => Ok((sim + softstep.log_mask(z, sim, exclude_self)?)?),
         }
     }
+}
+
+/// The queries `z` `(b, d)` in detached chunks of rows small enough that a chunk against the
+/// bank materialises at most [`PREDICT_CHUNK_ELEMENTS`] `(query, neighbour, dim)` elements.
+fn query_chunks<'a>(
+    z: &'a Tensor,
+    bank_z: &Tensor,
+) -> Result<impl Iterator<Item = Result<Tensor>> + 'a> {
+    let (queries, dim) = z.dims2()?;
+    let per_query = bank_z.dim(0)?.max(1) * dim.max(1);
+    let chunk = (PREDICT_CHUNK_ELEMENTS / per_query).max(1);
+    Ok((0..queries)
+        .step_by(chunk)
+        .map(move |start| Ok(z.narrow(0, start, chunk.min(queries - start))?.detach())))
 }
 
 /// `softmax_rows(logits) · y`, shape `(b,)`.

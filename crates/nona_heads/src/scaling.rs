@@ -30,8 +30,9 @@ impl MinMaxScaler {
         Ok(Self { min, max })
     }
 
-    /// Divisor of the transform: the range, or 1 for all-equal labels.
-    fn scale(&self) -> f64 {
+    /// Divisor of the transform: the range, or 1 for all-equal labels. Also the factor that
+    /// takes a spread (a standard deviation) from the scaled range back to original units.
+    pub fn scale(&self) -> f64 {
         let range = self.max - self.min;
         if range > 0.0 { range } else { 1.0 }
     }

@@ -1,7 +1,8 @@
 //! The paper's k-NN baseline: scale, tune by grid search, refit, predict.
 
 use crate::{
-    GridSearchResult, GridSpec, KnnError, KnnRegressor, Matrix, StandardScaler, grid_search_cv,
+    GridSearchResult, GridSpec, KnnError, KnnRegressor, Matrix, Neighbours, StandardScaler,
+    grid_search_cv,
 };
 
 /// A `StandardScaler` + `GridSearchCV(KNeighborsRegressor)` model refitted on all training rows.
@@ -31,5 +32,12 @@ impl KnnBaseline {
     /// Scales `x` with the training scaler and predicts with the refitted model.
     pub fn predict(&self, x: &Matrix) -> Result<Vec<f64>, KnnError> {
         self.model.predict(&self.scaler.transform(x)?)
+    }
+
+    /// The neighbours the refitted model predicts `x` from: its tuned `k` nearest training rows
+    /// (on the scaled rows), nearest first.
+    pub fn kneighbors(&self, x: &Matrix) -> Result<Vec<Neighbours>, KnnError> {
+        let k = self.model.params().n_neighbors;
+        self.model.kneighbors(&self.scaler.transform(x)?, k)
     }
 }

@@ -31,6 +31,26 @@ impl Weights {
     }
 }
 
+impl Weights {
+    /// The weights the prediction gives the neighbours at `distances`, normalised to sum to 1:
+    /// `1/k` each (uniform), or `1/d` over their sum, only the neighbours whose `1/d` is
+    /// infinite (distance 0) sharing the weight when there are some (distance). `Σ w y` is the prediction up to summation
+    /// order ([`predict_from_neighbours`] keeps numpy's).
+    pub fn normalised(self, distances: &[f64]) -> Vec<f64> {
+        let mut raw: Vec<f64> = match self {
+            Self::Uniform => vec![1.0; distances.len()],
+            Self::Distance => distances.iter().map(|d| 1.0 / d).collect(),
+        };
+        if raw.iter().any(|w| w.is_infinite()) {
+            for w in &mut raw {
+                *w = if w.is_infinite() { 1.0 } else { 0.0 };
+            }
+        }
+        let total: f64 = raw.iter().sum();
+        raw.iter().map(|w| w / total).collect()
+    }
+}
+
 impl FromStr for Weights {
     type Err = String;
 
@@ -157,5 +177,28 @@ impl KnnRegressor {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Weights;
+
+    #[test]
+    fn normalised_weights_by_hand() {
+        assert_eq!(
+            Weights::Uniform.normalised(&[1.0, 2.0, 4.0]),
+            [1.0 / 3.0; 3]
+        );
+        // 1/d = 1, 1/2, 1/4 over their sum 7/4.
+        assert_eq!(
+            Weights::Distance.normalised(&[1.0, 2.0, 4.0]),
+            [4.0 / 7.0, 2.0 / 7.0, 1.0 / 7.0]
+        );
+        // Neighbours at distance 0 share all the weight.
+        assert_eq!(
+            Weights::Distance.normalised(&[0.0, 0.0, 3.0]),
+            [0.5, 0.5, 0.0]
+        );
     }
 }

@@ -6,7 +6,7 @@ mod common;
 use common::{Baseline, Case, assert_close, load_case, params};
 use nona_knn::folds::kfold;
 use nona_knn::summation::pairwise_sum;
-use nona_knn::{FoldOrder, GridSpec, KnnBaseline, KnnRegressor};
+use nona_knn::{FoldOrder, GridSpec, KnnBaseline, KnnRegressor, Neighbours, Weights};
 use serde::Deserialize;
 
 const CASES: [&str; 4] = ["random", "ties", "wide", "sorted"];
@@ -26,6 +26,16 @@ fn check_single_models(case: &Case) {
             &format!("{what} predictions"),
         );
         let neighbours = fitted.kneighbors(&x_test, model.k).expect("kneighbors");
+        // The normalised weights of the neighbours reproduce scikit-learn's predictions.
+        let voted: Vec<f64> = neighbours
+            .iter()
+            .map(|n| vote(n, model.params().weights, &case.y_train))
+            .collect();
+        assert_close(
+            &voted,
+            &model.predictions,
+            &format!("{what} weighted votes"),
+        );
         for (q, n) in neighbours.iter().enumerate() {
             // Distances are bit-identical; rows at equal distance may be listed in another
             // order (scikit-learn re-heaps them), so compare the (distance, index) multiset.
@@ -49,6 +59,17 @@ fn check_single_models(case: &Case) {
             );
         }
     }
+}
+
+/// `Σ w y` over one query's neighbours with their normalised weights.
+fn vote(neighbours: &Neighbours, weights: Weights, y_train: &[f64]) -> f64 {
+    let products: Vec<f64> = neighbours
+        .indices
+        .iter()
+        .zip(&weights.normalised(&neighbours.distances))
+        .map(|(&i, w)| w * y_train[i])
+        .collect();
+    pairwise_sum(&products)
 }
 
 #[test]
@@ -159,6 +180,18 @@ fn check_baseline(case: &Case, reference: &Baseline) {
         &reference.test_predictions,
         &format!("{name} test predictions"),
     );
+    let best = baseline.model.params();
+    let neighbours = baseline
+        .kneighbors(&case.x_test.matrix())
+        .expect("kneighbors");
+    for (n, prediction) in neighbours.iter().zip(&predictions) {
+        assert_eq!(n.indices.len(), best.n_neighbors, "{name}: the tuned k");
+        assert_close(
+            &[vote(n, best.weights, &case.y_train)],
+            &[*prediction],
+            &format!("{name} weighted vote"),
+        );
+    }
 }
 
 /// The baselines of `case`: in table order first, then shuffled with each fixture seed.

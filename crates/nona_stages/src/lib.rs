@@ -7,6 +7,7 @@ mod common;
 mod dataset;
 mod embed;
 mod embedding_table;
+mod explanation_rows;
 pub mod knn;
 mod modality;
 pub mod predict;

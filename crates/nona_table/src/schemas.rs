@@ -83,6 +83,44 @@ pub fn train_metrics() -> SchemaRef {
     )
 }
 
+/// The `train` stage's `explanations` table: the top neighbours of every validation and test
+/// prediction of a NONA cell, one row per (cell, sample, neighbour rank). Long rather than
+/// nested lists, so every column is a plain type pandas, polars and DuckDB read alike; the
+/// prediction's summaries repeat on each of its rows.
+pub fn train_explanations() -> SchemaRef {
+    let prediction = [
+        int64("cell"),
+        int64("seed"),
+        utf8("id"),
+        utf8("split"),
+        float64("label"),
+        float64("prediction"),
+        float64("spread"),
+        float64("top_k_mass"),
+        float64("entropy"),
+    ];
+    schema(prediction.into_iter().chain(neighbour_fields()))
+}
+
+/// The `knn` stage's `explanations` table: the tuned `k` neighbours of every test prediction,
+/// one row per (source, sample, neighbour rank), long like the train stage's.
+pub fn knn_explanations() -> SchemaRef {
+    let prediction = [
+        utf8("id"),
+        utf8("split"),
+        float64("label"),
+        float64("prediction"),
+        float64("spread"),
+        float64("entropy"),
+    ];
+    schema(
+        knn_source_fields()
+            .into_iter()
+            .chain(prediction)
+            .chain(neighbour_fields()),
+    )
+}
+
 /// The `knn` stage's `predictions` table: one test-split prediction per (source, sample).
 pub fn knn_predictions() -> SchemaRef {
     let sample = [utf8("id"), utf8("split"), float64("label")];
@@ -194,6 +232,17 @@ fn knn_source_fields() -> [Field; 4] {
         nullable(int64("cell")),
         int64("seed"),
         nullable(utf8("head")),
+    ]
+}
+
+/// One neighbour of a prediction in an explanations table.
+fn neighbour_fields() -> [Field; 5] {
+    [
+        int64("rank"),
+        utf8("neighbour_id"),
+        float64("neighbour_label"),
+        float64("weight"),
+        float64("similarity"),
     ]
 }
 
@@ -377,8 +426,10 @@ mod tests {
             ("head-embeddings", head_embeddings()),
             ("train-curves", train_curves()),
             ("train-metrics", train_metrics()),
+            ("train-explanations", train_explanations()),
             ("knn-predictions", knn_predictions()),
             ("knn-metrics", knn_metrics()),
+            ("knn-explanations", knn_explanations()),
             ("report-metrics", report_metrics()),
             ("surfaces-metrics", surfaces_metrics()),
             ("surfaces-predictions", surfaces_predictions()),

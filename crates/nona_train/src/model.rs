@@ -12,7 +12,9 @@ use std::sync::PoisonError;
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
-use nona_heads::{DenseHead, MinMaxScaler, NonaHead, Projector, ProjectorConfig, clip_unit};
+use nona_heads::{
+    DenseHead, Evidence, MinMaxScaler, NonaHead, Projector, ProjectorConfig, clip_unit,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -324,6 +326,25 @@ impl TrainedModel {
             .to_vec1()?;
         let original = scaled.iter().map(|&p| self.scaler.inverse(p)).collect();
         Ok(Predictions { scaled, original })
+    }
+
+    /// The evidence of the NONA predictions for projector embeddings `embeddings` (`rows × d`,
+    /// row-major, as [`crate::SplitResult::embeddings`]), keeping the `top_k` neighbours: their
+    /// indices are rows of the training split (the neighbour bank), and the means and spreads
+    /// are on the scaled label range. `None` for the dense head, which has no neighbours.
+    pub fn explain(&self, embeddings: &[f32], top_k: usize) -> Result<Option<Vec<Evidence>>> {
+        let (Head::Nona(head), Some(bank)) = (&self.network.head, &self.bank) else {
+            return Ok(None);
+        };
+        let dim = self.config.embedding_dim;
+        let rows = check_features(embeddings, dim)?;
+        let z = Tensor::from_slice(embeddings, (rows, dim), &Device::Cpu)?;
+        Ok(Some(head.explain(
+            &z,
+            &bank.embeddings,
+            &bank.labels,
+            top_k,
+        )?))
     }
 
     /// What `model.json` holds.

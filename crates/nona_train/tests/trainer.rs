@@ -324,3 +324,42 @@ fn dense_predictions_are_clipped_only_when_the_grid_asks() {
     let old: ModelConfig = serde_json::from_str(r#"{"head": "dense"}"#).unwrap();
     assert!(old.clip);
 }
+
+/// The evidence of a trained NONA cell's validation and test predictions: the neighbours are
+/// training rows whose scaled labels, weighted over the whole bank, give the prediction; the
+/// top 5 are the 5 largest weights. The dense head has no evidence.
+#[test]
+fn nona_evidence_reproduces_the_cells_predictions() {
+    let data = data();
+    let cell = train(HeadKind::Nona, 5);
+    let scaler = MinMaxScaler::fit(&data.train.labels).unwrap();
+    let bank = data.train.labels.len();
+    for result in [&cell.validation, &cell.test] {
+        let top = cell.model.explain(&result.embeddings, 5).unwrap().unwrap();
+        let all = cell
+            .model
+            .explain(&result.embeddings, bank)
+            .unwrap()
+            .unwrap();
+        assert_eq!(top.len(), result.predictions.scaled.len());
+        for ((top, all), &prediction) in top.iter().zip(&all).zip(&result.predictions.scaled) {
+            let vote: f64 = all
+                .top
+                .iter()
+                .map(|n| n.weight * scaler.transform(data.train.labels[n.index]))
+                .sum();
+            assert!((vote - prediction).abs() < 1e-6, "{vote} vs {prediction}");
+            assert!((all.top_mass - 1.0).abs() < 1e-5);
+            assert_eq!(top.top[..], all.top[..5]);
+            assert!(top.top_mass <= 1.0 && top.spread >= 0.0 && top.entropy >= 0.0);
+        }
+    }
+    let dense = train(HeadKind::Dense, 5);
+    assert!(
+        dense
+            .model
+            .explain(&dense.test.embeddings, 5)
+            .unwrap()
+            .is_none()
+    );
+}

@@ -7,6 +7,9 @@
 //! * `embeddings/`: the trained projector's embeddings of those samples (read by `knn`);
 //! * `curves/`: training loss and validation MSE per epoch;
 //! * `metrics/`: MSE ×10³ (scaled labels), MSE and MAE per split;
+//! * `explanations/` (NONA cells, unless `explain_top_k = 0`): the top neighbours of every
+//!   validation and test prediction with their attention weights and similarities, and the
+//!   prediction's uncertainty (weighted label spread over all neighbours), weight mass and entropy;
 //! * `models/cell-NNNNN/`: the model (safetensors + `model.json`) and `cell.json` (config,
 //!   curves, metrics), loadable by `nona predict`.
 //!
@@ -60,10 +63,18 @@ pub struct TrainConfig {
     /// Whether to save each cell's model under `models/`.
     #[serde(default = "default_save_models")]
     pub save_models: bool,
+    /// Neighbours kept per NONA validation and test prediction in `explanations/`; 0 writes no
+    /// such table.
+    #[serde(default = "default_explain_top_k")]
+    pub explain_top_k: usize,
 }
 
 fn default_save_models() -> bool {
     true
+}
+
+fn default_explain_top_k() -> usize {
+    5
 }
 
 /// Where the stage's embeddings come from.
@@ -155,7 +166,9 @@ impl Stage for TrainStage {
 
     /// 2: dense predictions are no longer clipped to `[0, 1]` by default (`[train.grid] clip`),
     /// which changes the dense cells' validation MSE, early stopping, predictions and metrics.
-    const VERSION: u32 = 2;
+    /// 3: a new table, `explanations/` (the neighbour evidence of NONA predictions); the other
+    /// tables are unchanged.
+    const VERSION: u32 = 3;
 
     type Config = TrainConfig;
     type Run<'s> = TrainRun<'s>;
@@ -213,6 +226,7 @@ impl Stage for TrainStage {
             "split": self.config.split,
             "grid": self.config.grid,
             "save_models": self.config.save_models,
+            "explain_top_k": self.config.explain_top_k,
         }))
     }
 
@@ -221,11 +235,15 @@ impl Stage for TrainStage {
     }
 
     fn tables(&self) -> Vec<(&'static str, SchemaRef)> {
-        vec![
+        let mut tables = vec![
             ("embeddings", nona_table::schemas::head_embeddings()),
             ("curves", nona_table::schemas::train_curves()),
             ("metrics", nona_table::schemas::train_metrics()),
-        ]
+        ];
+        if self.config.explain_top_k > 0 {
+            tables.push(("explanations", nona_table::schemas::train_explanations()));
+        }
+        tables
     }
 
     fn concurrent_units(&self) -> usize {
@@ -352,6 +370,12 @@ impl StageRun for TrainRun<'_> {
         output
             .tables
             .insert("metrics", vec![tables::metrics(&key, &trained, &splits)?]);
+        let top_k = stage.config.explain_top_k;
+        if top_k > 0
+            && let Some(batch) = tables::explanations(&key, &trained, &splits, top_k)?
+        {
+            output.tables.insert("explanations", vec![batch]);
+        }
         ctx.progress.advance(1);
         Ok(output)
     }

@@ -6,6 +6,8 @@ use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
 use arrow::record_batch::RecordBatch;
 use nona_train::{CellConfig, HeadKind, SplitResult, TrainedCell};
 
+use crate::explanation_rows::{Explained, ExplanationRows};
+
 /// The samples of one split of one cell, in the order the cell saw them.
 pub(super) struct SplitRows<'a> {
     /// `train`, `validation` or `test`.
@@ -161,6 +163,49 @@ pub(super) fn metrics(
         nona_table::schemas::train_metrics(),
         columns,
     )?)
+}
+
+/// `explanations`: the `top_k` neighbours of every validation and test prediction, one row per
+/// (sample, rank); `None` for a dense cell. The neighbours are rows of the training split, the
+/// cell's neighbour bank in the order of `splits[0]`.
+pub(super) fn explanations(
+    key: &CellKey,
+    cell: &TrainedCell,
+    splits: &[SplitRows; 3],
+    top_k: usize,
+) -> anyhow::Result<Option<RecordBatch>> {
+    let [bank, validation, test] = splits;
+    let scale = cell.model.scaler().scale();
+    let mut rows = ExplanationRows::default();
+    let mut split_names = Vec::new();
+    for (split, result) in [(validation, &cell.validation), (test, &cell.test)] {
+        let Some(evidence) = cell.model.explain(&result.embeddings, top_k)? else {
+            return Ok(None);
+        };
+        for (row, evidence) in evidence.iter().enumerate() {
+            let explained = Explained {
+                id: split.ids[row],
+                label: split.labels[row],
+                prediction: result.predictions.original[row],
+                spread: evidence.spread * scale,
+            };
+            let added = rows.push(&explained, evidence, |i| (bank.ids[i], bank.labels[i]));
+            split_names.extend(std::iter::repeat_n(split.name, added));
+        }
+    }
+    let count = rows.len();
+    let (ids, rest) = rows.into_columns(true);
+    let mut columns: Vec<ArrayRef> = vec![
+        key.repeat_i64(key.index as u64, count),
+        key.repeat_i64(key.config.seed, count),
+        ids,
+        strings(split_names),
+    ];
+    columns.extend(rest);
+    Ok(Some(RecordBatch::try_new(
+        nona_table::schemas::train_explanations(),
+        columns,
+    )?))
 }
 
 fn split_results(cell: &TrainedCell) -> [&SplitResult; 3] {

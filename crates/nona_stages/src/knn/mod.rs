@@ -5,6 +5,8 @@
 //! It reuses the `train` stage's splits: for each seed, k-NN is fitted (standardisation, grid
 //! search with K-fold CV, refit) on the training split and predicts the test split. One work
 //! unit per source: the backbone table for each seed, then each trained cell.
+//! Besides `predictions/` and `metrics/`, `explanations/` (unless `explain = false`) holds the
+//! tuned k neighbours of every test prediction with their normalised weights.
 //!
 //! The CV folds are cut, by default, from the training rows shuffled as scikit-learn's
 //! `KFold(folds, shuffle=True, random_state=seed)` shuffles them, with the unit's seed: the split
@@ -14,14 +16,13 @@
 //! sorted by label) gets contiguous folds. `shuffle = false` keeps table order
 //! (`GridSearchCV(cv=folds)`).
 
+mod tables;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
-use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
 use arrow::datatypes::SchemaRef;
-use arrow::record_batch::RecordBatch;
 use nona_heads::MinMaxScaler;
 use nona_knn::{FoldOrder, KnnBaseline, Matrix};
 use nona_pipeline::config::{ConfigError, Pipeline};
@@ -48,6 +49,8 @@ pub struct KnnConfig {
     pub backbone: bool,
     /// Run k-NN on every trained cell's head embeddings.
     pub heads: bool,
+    /// Write `explanations/`: the tuned k neighbours of every test prediction.
+    pub explain: bool,
 }
 
 impl Default for KnnConfig {
@@ -56,6 +59,7 @@ impl Default for KnnConfig {
             grid: nona_knn::GridConfig::default(),
             backbone: true,
             heads: true,
+            explain: true,
         }
     }
 }
@@ -94,6 +98,7 @@ flat_section!(KnnConfig {
     "shuffle" => value(grid.shuffle),
     "backbone" => value(backbone),
     "heads" => value(heads),
+    "explain" => value(explain),
 });
 
 /// What one unit runs k-NN on.
@@ -230,8 +235,9 @@ impl Stage for KnnStage {
     const NAME: &'static str = "knn";
 
     /// 2: the CV folds are shuffled with the unit's seed by default (`shuffle`); version 1 cut
-    /// them in table order.
-    const VERSION: u32 = 2;
+    /// them in table order. 3: a new table, `explanations/` (each test prediction's neighbours
+    /// and weights); the other tables are unchanged.
+    const VERSION: u32 = 3;
 
     type Config = KnnConfig;
     type Run<'s> = KnnRun<'s>;
@@ -276,7 +282,11 @@ impl Stage for KnnStage {
     }
 
     fn tables(&self) -> Vec<(&'static str, SchemaRef)> {
-        vec![("metrics", nona_table::schemas::knn_metrics())]
+        let mut tables = vec![("metrics", nona_table::schemas::knn_metrics())];
+        if self.config.explain {
+            tables.push(("explanations", nona_table::schemas::knn_explanations()));
+        }
+        tables
     }
 
     fn load<'s>(&'s self, ctx: &StageContext) -> anyhow::Result<KnnRun<'s>> {
@@ -381,102 +391,42 @@ impl StageRun for KnnRun<'_> {
             .predict(&matrix(&test)?)
             .with_context(|| format!("predicting with k-NN on the {describe}"))?;
         let scaler = MinMaxScaler::fit(&y_train)?;
-        let label = KnnRowKey {
+        let label = tables::KnnRowKey {
             source,
             seed: rows.seed,
             head: rows.head.as_deref(),
         };
         let test_ids: Vec<&str> = test.iter().map(|&i| rows.ids[i].as_str()).collect();
-        let predictions = predictions_batch(&label, &test_ids, &y_test, &predicted, &scaler)?;
-        let metrics = metrics_batch(&label, &model, train.len(), &y_test, &predicted, &scaler)?;
-        ctx.progress.advance(1);
+        let predictions =
+            tables::predictions_batch(&label, &test_ids, &y_test, &predicted, &scaler)?;
+        let metrics =
+            tables::metrics_batch(&label, &model, train.len(), &y_test, &predicted, &scaler)?;
         let mut output = UnitOutput {
             rows: vec![predictions],
             ..UnitOutput::default()
         };
         output.tables.insert("metrics", vec![metrics]);
+        if config.explain {
+            let neighbours = model
+                .kneighbors(&matrix(&test)?)
+                .with_context(|| format!("neighbours of the k-NN on the {describe}"))?;
+            let train_rows = tables::TrainRows {
+                ids: train.iter().map(|&i| rows.ids[i].as_str()).collect(),
+                labels: y_train,
+            };
+            let explanations = tables::explanations_batch(
+                &label,
+                &model,
+                &test_ids,
+                &y_test,
+                &neighbours,
+                &train_rows,
+            )?;
+            output.tables.insert("explanations", vec![explanations]);
+        }
+        ctx.progress.advance(1);
         Ok(output)
     }
-}
-
-struct KnnRowKey<'a> {
-    source: &'a Source,
-    seed: u64,
-    head: Option<&'a str>,
-}
-
-impl KnnRowKey<'_> {
-    fn columns(&self, rows: usize) -> Vec<ArrayRef> {
-        let (source, cell) = match self.source {
-            Source::Backbone { .. } => (SOURCE_BACKBONE, None),
-            Source::Head { cell } => (SOURCE_HEAD, Some(*cell)),
-        };
-        vec![
-            Arc::new(StringArray::from(vec![source; rows])),
-            Arc::new(Int64Array::from(vec![cell; rows])),
-            Arc::new(Int64Array::from(vec![self.seed as i64; rows])),
-            Arc::new(StringArray::from(vec![self.head; rows])),
-        ]
-    }
-}
-
-fn predictions_batch(
-    key: &KnnRowKey,
-    ids: &[&str],
-    labels: &[f64],
-    predicted: &[f64],
-    scaler: &MinMaxScaler,
-) -> anyhow::Result<RecordBatch> {
-    let mut columns = key.columns(ids.len());
-    columns.extend([
-        Arc::new(StringArray::from(ids.to_vec())) as ArrayRef,
-        Arc::new(StringArray::from(vec!["test"; ids.len()])),
-        Arc::new(Float64Array::from(labels.to_vec())),
-        Arc::new(Float64Array::from(predicted.to_vec())),
-        Arc::new(Float64Array::from(scaler.transform_all(labels))),
-        Arc::new(Float64Array::from(scaler.transform_all(predicted))),
-    ]);
-    Ok(RecordBatch::try_new(
-        nona_table::schemas::knn_predictions(),
-        columns,
-    )?)
-}
-
-fn metrics_batch(
-    key: &KnnRowKey,
-    model: &KnnBaseline,
-    train_rows: usize,
-    labels: &[f64],
-    predicted: &[f64],
-    scaler: &MinMaxScaler,
-) -> anyhow::Result<RecordBatch> {
-    let best = model.search.best();
-    let scaled_labels = scaler.transform_all(labels);
-    let scaled_predicted = scaler.transform_all(predicted);
-    let mut columns = key.columns(1);
-    columns.extend([
-        Arc::new(Int64Array::from(vec![best.n_neighbors as i64])) as ArrayRef,
-        Arc::new(Int64Array::from(vec![best.metric.p() as i64])),
-        Arc::new(StringArray::from(vec![best.weights.as_str()])),
-        Arc::new(Float64Array::from(vec![
-            -model.search.mean_scores[model.search.best_index],
-        ])),
-        Arc::new(Int64Array::from(vec![train_rows as i64])),
-        Arc::new(Int64Array::from(vec![labels.len() as i64])),
-        Arc::new(Float64Array::from(vec![
-            nona_train::metrics::mse(&scaled_predicted, &scaled_labels) * 1e3,
-        ])),
-        Arc::new(Float64Array::from(vec![nona_train::metrics::mse(
-            predicted, labels,
-        )])),
-        Arc::new(Float64Array::from(vec![nona_train::metrics::mae(
-            predicted, labels,
-        )])),
-    ]);
-    Ok(RecordBatch::try_new(
-        nona_table::schemas::knn_metrics(),
-        columns,
-    )?)
 }
 
 #[cfg(test)]

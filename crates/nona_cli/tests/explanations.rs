@@ -1,0 +1,180 @@
+//! The neighbour evidence of predictions: the train stage's `explanations/` (NONA) and the knn
+//! stage's (tuned k-NN), end to end on a user-supplied embeddings table.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{Float64Type, Int64Type};
+use common::{
+    KnnKey, assert_conforms, knn_predictions, read, run_in, schema_file, splits_of, stderr,
+    write_embeddings, write_pipeline,
+};
+
+/// `train/explanations/`: for every validation and test prediction of the NONA cell, its 5
+/// heaviest neighbours, all from that seed's training split with their own labels, ranked by
+/// weight; the prediction is the predictions table's. `explain_top_k = 0` writes no table.
+#[test]
+fn nona_predictions_come_with_their_heaviest_training_neighbours() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_embeddings(&tmp.path().join("emb.parquet"), 60, false);
+    write_pipeline(tmp.path(), "e", 1, 2);
+    let out = run_in(tmp.path(), &["run", "e.toml", "--stage", "train"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let train = tmp.path().join("runs/e/train");
+    assert_conforms(
+        &schema_file("train-explanations.schema.json"),
+        &train.join("explanations"),
+    );
+    // (cell, id) → (split, label, prediction) of every prediction.
+    let mut predictions = BTreeMap::new();
+    for batch in read(&train.join("predictions")) {
+        let column = |name: &str| batch.column_by_name(name).unwrap().clone();
+        let (cells, ids, splits) = (column("cell"), column("id"), column("split"));
+        let (labels, predicted) = (column("label"), column("prediction"));
+        for r in 0..batch.num_rows() {
+            predictions.insert(
+                (
+                    cells.as_primitive::<Int64Type>().value(r),
+                    ids.as_string::<i32>().value(r).to_owned(),
+                ),
+                (
+                    splits.as_string::<i32>().value(r).to_owned(),
+                    labels.as_primitive::<Float64Type>().value(r),
+                    predicted.as_primitive::<Float64Type>().value(r),
+                ),
+            );
+        }
+    }
+    // (cell, id) → its rows as (rank, neighbour, neighbour label, weight, mass, spread, entropy).
+    type Row = (i64, String, f64, f64, f64, f64, f64);
+    let mut explained: BTreeMap<(i64, String), Vec<Row>> = BTreeMap::new();
+    for batch in read(&train.join("explanations")) {
+        let column = |name: &str| batch.column_by_name(name).unwrap().clone();
+        let float = |name: &str, r: usize| column(name).as_primitive::<Float64Type>().value(r);
+        for r in 0..batch.num_rows() {
+            let cell = column("cell").as_primitive::<Int64Type>().value(r);
+            let id = column("id").as_string::<i32>().value(r).to_owned();
+            let (split, label, prediction) = &predictions[&(cell, id.clone())];
+            assert_eq!(column("split").as_string::<i32>().value(r), split);
+            assert_eq!(
+                (float("label", r), float("prediction", r)),
+                (*label, *prediction)
+            );
+            let neighbour = column("neighbour_id")
+                .as_string::<i32>()
+                .value(r)
+                .to_owned();
+            let (neighbour_split, neighbour_label, _) = &predictions[&(cell, neighbour.clone())];
+            assert_eq!(neighbour_split, "train", "{id} → {neighbour}");
+            assert_eq!(float("neighbour_label", r), *neighbour_label);
+            explained.entry((cell, id)).or_default().push((
+                column("rank").as_primitive::<Int64Type>().value(r),
+                neighbour,
+                float("neighbour_label", r),
+                float("weight", r),
+                float("top_k_mass", r),
+                float("spread", r),
+                float("entropy", r),
+            ));
+        }
+    }
+    // One seed: cell 0 is dense (no rows), cell 1 NONA with every validation and test sample.
+    let nona_predictions: Vec<_> = predictions
+        .iter()
+        .filter(|((cell, _), (split, _, _))| *cell == 1 && split != "train")
+        .map(|(key, _)| key.clone())
+        .collect();
+    assert_eq!(
+        explained.keys().cloned().collect::<Vec<_>>(),
+        nona_predictions
+    );
+    let bank = predictions
+        .iter()
+        .filter(|((cell, _), (split, _, _))| *cell == 1 && split == "train")
+        .count() as f64;
+    for (key, rows) in &explained {
+        let ranks: Vec<i64> = rows.iter().map(|row| row.0).collect();
+        assert_eq!(ranks, [1, 2, 3, 4, 5], "{key:?}");
+        assert!(
+            rows.windows(2).all(|w| w[0].3 >= w[1].3),
+            "{key:?}: by weight"
+        );
+        let mass: f64 = rows.iter().map(|row| row.3).sum();
+        let (_, _, _, _, top_k_mass, spread, entropy) = rows[0];
+        assert!((mass - top_k_mass).abs() < 1e-12 && top_k_mass <= 1.0 + 1e-9);
+        assert!(spread >= 0.0 && (0.0..=bank.ln() + 1e-9).contains(&entropy));
+    }
+
+    let off = run_in(
+        tmp.path(),
+        &[
+            "run",
+            "e.toml",
+            "--stage",
+            "train",
+            "--set",
+            "train.explain_top_k=0",
+        ],
+    );
+    assert!(off.status.success(), "{}", stderr(&off));
+    assert!(!train.join("explanations").exists());
+}
+
+/// `knn/explanations/`: each k-NN test prediction's tuned k neighbours, from that seed's
+/// training split, with weights that sum to 1 and vote the predictions table's prediction.
+#[test]
+fn knn_predictions_come_with_their_k_neighbours_and_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_embeddings(&tmp.path().join("emb.parquet"), 60, false);
+    write_pipeline(tmp.path(), "k", 2, 2);
+    let out = run_in(tmp.path(), &["run", "k.toml", "--stage", "knn"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let knn = tmp.path().join("runs/k/knn");
+    let splits = splits_of(&tmp.path().join("runs/k/train/predictions"));
+    assert_conforms(
+        &schema_file("knn-explanations.schema.json"),
+        &knn.join("explanations"),
+    );
+    let training: BTreeSet<(i64, String)> = splits
+        .iter()
+        .filter(|(_, split)| *split == "train")
+        .map(|((_, seed, id), _)| (*seed, id.clone()))
+        .collect();
+    let knn_predicted = knn_predictions(&tmp.path().join("runs/k"));
+    // (source, cell, seed, id) → (Σ weight, Σ weight × neighbour label, rows).
+    let mut votes: BTreeMap<KnnKey, (f64, f64, usize)> = BTreeMap::new();
+    for batch in read(&knn.join("explanations")) {
+        let column = |name: &str| batch.column_by_name(name).unwrap().clone();
+        let cells = column("cell");
+        let cells = cells.as_primitive::<Int64Type>();
+        let float = |name: &str, r: usize| column(name).as_primitive::<Float64Type>().value(r);
+        for r in 0..batch.num_rows() {
+            let cell = if cells.is_null(r) { -1 } else { cells.value(r) };
+            let seed = column("seed").as_primitive::<Int64Type>().value(r);
+            let neighbour = column("neighbour_id")
+                .as_string::<i32>()
+                .value(r)
+                .to_owned();
+            assert!(training.contains(&(seed, neighbour)), "a training row");
+            let key = (
+                column("source").as_string::<i32>().value(r).to_owned(),
+                cell,
+                seed,
+                column("id").as_string::<i32>().value(r).to_owned(),
+            );
+            assert!((float("prediction", r) - knn_predicted[&key]).abs() < 1e-9);
+            let vote = votes.entry(key).or_default();
+            vote.0 += float("weight", r);
+            vote.1 += float("weight", r) * float("neighbour_label", r);
+            vote.2 += 1;
+        }
+    }
+    assert_eq!(votes.len(), knn_predicted.len());
+    for (key, (mass, vote, rows)) in &votes {
+        assert!((mass - 1.0).abs() < 1e-12, "{key:?}");
+        assert!((vote - knn_predicted[key]).abs() < 1e-9, "{key:?}");
+        assert!([3, 5].contains(rows), "{key:?}: the tuned k");
+    }
+}
