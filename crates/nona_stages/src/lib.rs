@@ -15,6 +15,7 @@ mod preprocess;
 pub mod report;
 pub mod surfaces;
 pub mod train;
+mod train_sources;
 
 use nona_pipeline::DynStage;
 use nona_pipeline::config::{ConfigErrors, Pipeline};

@@ -18,26 +18,19 @@
 
 mod tables;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
 use anyhow::{Context, anyhow};
 use arrow::datatypes::SchemaRef;
 use nona_heads::MinMaxScaler;
 use nona_knn::{FoldOrder, KnnBaseline, Matrix};
 use nona_pipeline::config::{ConfigError, Pipeline};
-use nona_pipeline::engine::RunRecord;
 use nona_pipeline::{Plan, Stage, StageContext, StageRun, UnitOutput};
 use serde_json::json;
 
 use crate::common::flat_section;
-use crate::embedding_table::{EmbeddingColumns, EmbeddingTable};
+use crate::train_sources::TrainSources;
 use crate::train::{TrainConfig, TrainStage};
 
-/// `source` of rows computed on the backbone's embeddings.
-pub const SOURCE_BACKBONE: &str = "backbone";
-/// `source` of rows computed on a trained head's embeddings.
-pub const SOURCE_HEAD: &str = "head";
+pub use crate::train_sources::{SOURCE_BACKBONE, SOURCE_HEAD};
 
 /// The `[knn]` section: the grid (its neighbour counts under the key `k`) and what it runs on.
 /// Read as a [`FlatSection`](crate::common::FlatSection).
@@ -101,27 +94,6 @@ flat_section!(KnnConfig {
     "explain" => value(explain),
 });
 
-/// What one unit runs k-NN on.
-#[derive(Debug, Clone)]
-enum Source {
-    /// The backbone embeddings with the splits of `seed`.
-    Backbone { seed: u64 },
-    /// The head embeddings of one trained cell.
-    Head { cell: i64 },
-}
-
-/// Rows of one source: ids, labels, split names and row-major embeddings.
-#[derive(Debug, Default, Clone)]
-struct SourceRows {
-    seed: u64,
-    head: Option<String>,
-    ids: Vec<String>,
-    labels: Vec<f64>,
-    splits: Vec<String>,
-    features: Vec<f32>,
-    dim: usize,
-}
-
 /// The k-NN stage.
 pub struct KnnStage {
     config: KnnConfig,
@@ -131,104 +103,7 @@ pub struct KnnStage {
 /// The k-NN stage with the train stage's splits and embeddings read.
 pub struct KnnRun<'s> {
     stage: &'s KnnStage,
-    units: Vec<Source>,
-    backbone: Option<EmbeddingTable>,
-    /// seed → id → split name.
-    splits: BTreeMap<u64, BTreeMap<String, String>>,
-    heads: BTreeMap<i64, SourceRows>,
-    input_metadata: nona_table::Metadata,
-}
-
-impl KnnRun<'_> {
-    /// The rows `source` covers, with their split names.
-    fn rows(&self, source: &Source) -> anyhow::Result<SourceRows> {
-        match source {
-            Source::Head { cell } => self
-                .heads
-                .get(cell)
-                .cloned()
-                .ok_or_else(|| anyhow!("no embeddings for cell {cell}")),
-            Source::Backbone { seed } => {
-                let table = self
-                    .backbone
-                    .as_ref()
-                    .ok_or_else(|| anyhow!("backbone table not loaded"))?;
-                let assignment = &self.splits[seed];
-                let mut rows = SourceRows {
-                    seed: *seed,
-                    dim: table.dim,
-                    ..SourceRows::default()
-                };
-                for (index, id) in table.ids.iter().enumerate() {
-                    let Some(split) = assignment.get(id) else {
-                        continue;
-                    };
-                    rows.ids.push(id.clone());
-                    rows.labels.push(table.labels[index]);
-                    rows.splits.push(split.clone());
-                    rows.features.extend_from_slice(
-                        &table.features[index * table.dim..(index + 1) * table.dim],
-                    );
-                }
-                Ok(rows)
-            }
-        }
-    }
-}
-
-/// seed → id → split, from the train stage's predictions (every cell of a seed has the same).
-fn read_splits(predictions: &Path) -> anyhow::Result<BTreeMap<u64, BTreeMap<String, String>>> {
-    let dataset = nona_table::Dataset::open(predictions)?;
-    let mut splits: BTreeMap<u64, BTreeMap<String, String>> = BTreeMap::new();
-    let mut seen_cell_of_seed: BTreeMap<u64, i64> = BTreeMap::new();
-    for batch in dataset.batches() {
-        let (batch, path) = batch?;
-        let cells = nona_table::i64_column(&batch, "cell", path)?;
-        let seeds = nona_table::i64_column(&batch, "seed", path)?;
-        let ids = nona_table::string_column(&batch, "id", path)?;
-        let names = nona_table::string_column(&batch, "split", path)?;
-        for row in 0..batch.num_rows() {
-            let seed = seeds.value(row) as u64;
-            let cell = *seen_cell_of_seed
-                .entry(seed)
-                .or_insert_with(|| cells.value(row));
-            if cell == cells.value(row) {
-                splits
-                    .entry(seed)
-                    .or_default()
-                    .insert(ids.value(row).to_owned(), names.value(row).to_owned());
-            }
-        }
-    }
-    Ok(splits)
-}
-
-/// cell → its rows, from the train stage's head embeddings.
-fn read_heads(embeddings: &Path) -> anyhow::Result<BTreeMap<i64, SourceRows>> {
-    let dataset = nona_table::Dataset::open(embeddings)?;
-    let mut heads: BTreeMap<i64, SourceRows> = BTreeMap::new();
-    for batch in dataset.batches() {
-        let (batch, path) = batch?;
-        let cells = nona_table::i64_column(&batch, "cell", path)?;
-        let seeds = nona_table::i64_column(&batch, "seed", path)?;
-        let head_names = nona_table::string_column(&batch, "head", path)?;
-        let ids = nona_table::string_column(&batch, "id", path)?;
-        let names = nona_table::string_column(&batch, "split", path)?;
-        let labels = nona_table::f64_column(&batch, "label", path)?;
-        let (features, dim) = nona_table::embedding_rows(&batch, "embedding", path)?;
-        for row in 0..batch.num_rows() {
-            let rows = heads.entry(cells.value(row)).or_default();
-            rows.seed = seeds.value(row) as u64;
-            rows.head = Some(head_names.value(row).to_owned());
-            rows.dim = dim;
-            rows.ids.push(ids.value(row).to_owned());
-            rows.splits.push(names.value(row).to_owned());
-            rows.labels.push(labels.value(row));
-            rows.features
-                .extend_from_slice(&features[row * dim..(row + 1) * dim]);
-        }
-    }
-    Ok(heads)
+    sources: TrainSources,
 }
 
 impl Stage for KnnStage {
@@ -290,43 +165,14 @@ impl Stage for KnnStage {
     }
 
     fn load<'s>(&'s self, ctx: &StageContext) -> anyhow::Result<KnnRun<'s>> {
-        let train = ctx.input(TrainStage::NAME);
-        let predictions = train.join("predictions");
-        let splits = read_splits(&predictions)?;
-        let input_metadata = nona_table::Dataset::open(&predictions)?.metadata().clone();
-        let mut units = Vec::new();
-        let mut backbone = None;
-        if self.config.backbone {
-            let path = PathBuf::from(input_metadata.get("nona.input").ok_or_else(|| {
-                anyhow!(
-                    "{}: no `nona.input` metadata naming the embeddings table",
-                    predictions.display()
-                )
-            })?);
-            let record = RunRecord::load(&train.join("_record.json"))?;
-            let columns: EmbeddingColumns =
-                serde_json::from_value(record.config["columns"].clone())
-                    .context("reading the train stage's input columns from its record")?;
-            backbone = Some(
-                EmbeddingTable::read(&path, &columns)
-                    .with_context(|| format!("reading the embeddings table {}", path.display()))?,
-            );
-            units.extend(splits.keys().map(|&seed| Source::Backbone { seed }));
-        }
-        let heads = if self.config.heads {
-            let heads = read_heads(&train.join("embeddings"))?;
-            units.extend(heads.keys().map(|&cell| Source::Head { cell }));
-            heads
-        } else {
-            BTreeMap::new()
-        };
+        let sources = TrainSources::read(
+            ctx.input(TrainStage::NAME),
+            self.config.backbone,
+            self.config.heads,
+        )?;
         Ok(KnnRun {
             stage: self,
-            units,
-            backbone,
-            splits,
-            heads,
-            input_metadata,
+            sources,
         })
     }
 }
@@ -339,7 +185,7 @@ impl StageRun for KnnRun<'_> {
     fn metadata(&self) -> nona_table::Metadata {
         let mut metadata = nona_table::Metadata::new();
         for key in ["nona.input", "nona.model_id", "nona.weights_sha256"] {
-            if let Some(value) = self.input_metadata.get(key) {
+            if let Some(value) = self.sources.input_metadata.get(key) {
                 metadata.insert(key.to_owned(), value.clone());
             }
         }
@@ -352,33 +198,26 @@ impl StageRun for KnnRun<'_> {
 
     fn plan(&self) -> Plan {
         Plan {
-            unit_items: vec![1; self.units.len()],
+            unit_items: vec![1; self.sources.units.len()],
         }
     }
 
     fn run_unit(&self, ctx: &StageContext, unit: usize) -> anyhow::Result<UnitOutput> {
         let config = &self.stage.config;
         let source = self
+            .sources
             .units
             .get(unit)
             .ok_or_else(|| anyhow!("no k-NN unit {unit}"))?;
-        let rows = self.rows(source)?;
-        let pick = |name: &str| -> Vec<usize> {
-            (0..rows.ids.len())
-                .filter(|&i| rows.splits[i] == name)
-                .collect()
-        };
-        let (train, test) = (pick("train"), pick("test"));
+        let rows = self.sources.rows(source)?;
+        let (train, test) = (rows.split("train"), rows.split("test"));
         let matrix = |indices: &[usize]| -> anyhow::Result<Matrix> {
             let values = nona_train::gather_rows(&rows.features, rows.dim, indices);
             Ok(Matrix::from_f32(&values, indices.len(), rows.dim)?)
         };
         let y_train = nona_train::gather(&rows.labels, &train);
         let y_test = nona_train::gather(&rows.labels, &test);
-        let describe = match source {
-            Source::Backbone { seed } => format!("backbone embeddings, seed {seed}"),
-            Source::Head { cell } => format!("head embeddings of cell {cell}"),
-        };
+        let describe = source.describe();
         let grid = nona_knn::GridSpec {
             fold_order: config
                 .fold_order(rows.seed)

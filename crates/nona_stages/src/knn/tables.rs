@@ -7,7 +7,7 @@ use arrow::record_batch::RecordBatch;
 use nona_heads::{Evidence, MinMaxScaler};
 use nona_knn::{KnnBaseline, Neighbours};
 
-use super::{SOURCE_BACKBONE, SOURCE_HEAD, Source};
+use crate::train_sources::{SOURCE_BACKBONE, SOURCE_HEAD, Source};
 use crate::explanation_rows::{Explained, ExplanationRows};
 
 /// Identifies the source of a unit in every row it writes.
