@@ -8,6 +8,7 @@ mod dataset;
 mod embed;
 mod embedding_table;
 mod explanation_rows;
+pub mod geometry;
 pub mod knn;
 mod modality;
 pub mod predict;
@@ -36,6 +37,7 @@ pub const REGISTRY: &[StageEntry] = &[
     StageEntry::of::<embed::EmbedStage>(),
     StageEntry::of::<train::TrainStage>(),
     StageEntry::of::<knn::KnnStage>(),
+    StageEntry::of::<geometry::GeometryStage>(),
     StageEntry::of::<report::ReportStage>(),
     StageEntry::of::<surfaces::SurfacesStage>(),
 ];

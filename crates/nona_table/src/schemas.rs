@@ -114,7 +114,7 @@ pub fn knn_explanations() -> SchemaRef {
         float64("entropy"),
     ];
     schema(
-        knn_source_fields()
+        source_fields()
             .into_iter()
             .chain(prediction)
             .chain(neighbour_fields()),
@@ -125,7 +125,7 @@ pub fn knn_explanations() -> SchemaRef {
 pub fn knn_predictions() -> SchemaRef {
     let sample = [utf8("id"), utf8("split"), float64("label")];
     schema(
-        knn_source_fields()
+        source_fields()
             .into_iter()
             .chain(sample)
             .chain(prediction_fields()),
@@ -143,10 +143,34 @@ pub fn knn_metrics() -> SchemaRef {
         int64("test_rows"),
     ];
     schema(
-        knn_source_fields()
+        source_fields()
             .into_iter()
             .chain(tuned)
             .chain(error_fields("")),
+    )
+}
+
+/// The `geometry` stage's table: one row per embedding source (the backbone's for a seed, or a
+/// cell's head), its training split's geometry and the controls'.
+pub fn geometry() -> SchemaRef {
+    let sizes = ["train_rows", "rows", "distinct_rows", "columns"].map(int64);
+    let estimates = |prefix: &str| {
+        [
+            "intrinsic_dimension",
+            "participation_ratio",
+            "smoothness_nn_gap",
+            "smoothness_random_gap",
+            "smoothness_ratio",
+            "hubness",
+        ]
+        .map(|name| float64(&format!("{prefix}{name}")))
+    };
+    schema(
+        source_fields()
+            .into_iter()
+            .chain(sizes)
+            .chain(estimates(""))
+            .chain(estimates("control_")),
     )
 }
 
@@ -225,8 +249,8 @@ fn cell_sample_fields() -> [Field; 6] {
     ]
 }
 
-/// The leading columns of the `knn` stage's tables: what the k-NN ran on.
-fn knn_source_fields() -> [Field; 4] {
+/// The leading columns of the `knn` and `geometry` stages' tables: the embedding source.
+fn source_fields() -> [Field; 4] {
     [
         utf8("source"),
         nullable(int64("cell")),
@@ -430,6 +454,7 @@ mod tests {
             ("knn-predictions", knn_predictions()),
             ("knn-metrics", knn_metrics()),
             ("knn-explanations", knn_explanations()),
+            ("geometry", geometry()),
             ("report-metrics", report_metrics()),
             ("surfaces-metrics", surfaces_metrics()),
             ("surfaces-predictions", surfaces_predictions()),
