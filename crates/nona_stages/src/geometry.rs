@@ -289,7 +289,10 @@ mod tests {
         let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(messages.len(), 3, "{messages:?}");
         for key in ["max_rows", "`k`", "seed"] {
-            assert!(messages.iter().any(|m| m.contains(key)), "{key}: {messages:?}");
+            assert!(
+                messages.iter().any(|m| m.contains(key)),
+                "{key}: {messages:?}"
+            );
         }
     }
 }

@@ -27,8 +27,8 @@ use nona_pipeline::{Plan, Stage, StageContext, StageRun, UnitOutput};
 use serde_json::json;
 
 use crate::common::flat_section;
-use crate::train_sources::TrainSources;
 use crate::train::{TrainConfig, TrainStage};
+use crate::train_sources::TrainSources;
 
 pub use crate::train_sources::{SOURCE_BACKBONE, SOURCE_HEAD};
 

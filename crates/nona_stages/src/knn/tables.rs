@@ -7,8 +7,8 @@ use arrow::record_batch::RecordBatch;
 use nona_heads::{Evidence, MinMaxScaler};
 use nona_knn::{KnnBaseline, Neighbours};
 
-use crate::train_sources::{SOURCE_BACKBONE, SOURCE_HEAD, Source};
 use crate::explanation_rows::{Explained, ExplanationRows};
+use crate::train_sources::{SOURCE_BACKBONE, SOURCE_HEAD, Source};
 
 /// Identifies the source of a unit in every row it writes.
 pub(super) struct KnnRowKey<'a> {

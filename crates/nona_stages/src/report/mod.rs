@@ -10,6 +10,7 @@
 mod collect;
 mod combine;
 mod figures;
+mod geometry;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use nona_report::table::{MseRecord, ResultsTable};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::geometry::GeometryStage;
 use crate::knn::KnnStage;
 use crate::train::TrainStage;
 use collect::{DENSE, KNN, KnnRun, NONA, RunResults};
@@ -55,6 +57,7 @@ pub struct ReportConfig {
 pub struct ReportStage {
     config: ReportConfig,
     with_knn: bool,
+    with_geometry: bool,
     title: String,
     dataset: String,
 }
@@ -68,6 +71,8 @@ pub struct ReportRun<'s> {
     /// Seeds the train grid asked for, in grid order.
     seeds: Vec<u64>,
     grid: Vec<GridParameter>,
+    /// The geometry stage's rows by source, when the pipeline has it.
+    geometry: Vec<(String, geometry::SourceGeometry)>,
 }
 
 impl ReportRun<'_> {
@@ -196,7 +201,8 @@ impl Stage for ReportStage {
     /// 2: Table 1 shows n where a method is short of the seeds asked for, the Friedman test
     /// uses the seeds every method has, report.md lists missing results and says what was
     /// trained, and the metrics footer records the seeds asked for and the missing results.
-    const VERSION: u32 = 2;
+    /// 3: report.md has an "Embedding geometry" section when the pipeline has `[geometry]`.
+    const VERSION: u32 = 3;
 
     type Config = ReportConfig;
     type Run<'s> = ReportRun<'s>;
@@ -213,15 +219,20 @@ impl Stage for ReportStage {
                 .clone()
                 .unwrap_or_else(|| pipeline.name.clone()),
             with_knn: pipeline.has_stage(KnnStage::NAME),
+            with_geometry: pipeline.has_stage(GeometryStage::NAME),
             config,
         })
     }
 
     fn depends_on(&self) -> &'static [&'static str] {
-        if self.with_knn {
-            &[TrainStage::NAME, KnnStage::NAME]
-        } else {
-            &[TrainStage::NAME]
+        const TRAIN: &str = TrainStage::NAME;
+        const KNN: &str = KnnStage::NAME;
+        const GEOMETRY: &str = GeometryStage::NAME;
+        match (self.with_knn, self.with_geometry) {
+            (true, true) => &[TRAIN, KNN, GEOMETRY],
+            (true, false) => &[TRAIN, KNN],
+            (false, true) => &[TRAIN, GEOMETRY],
+            (false, false) => &[TRAIN],
         }
     }
 
@@ -241,7 +252,7 @@ impl Stage for ReportStage {
         Some("metrics")
     }
 
-    /// Reads the train (and knn) outputs and records: results, what is missing, the grid.
+    /// Reads the train (and knn, geometry) outputs and records: results, what is missing, the grid.
     fn load<'s>(&'s self, ctx: &StageContext) -> anyhow::Result<ReportRun<'s>> {
         let train = ctx.input(TrainStage::NAME);
         let predictions = train.join("predictions");
@@ -270,12 +281,18 @@ impl Stage for ReportStage {
             None
         };
         let results = collect::read_results(train, knn.as_ref(), &self.dataset, &train_grid)?;
+        let geometry = if self.with_geometry {
+            geometry::read(ctx.input(GeometryStage::NAME), &results.methods)?
+        } else {
+            Vec::new()
+        };
         Ok(ReportRun {
             stage: self,
             train_metadata,
             results,
             seeds: spec.seeds.values(),
             grid,
+            geometry,
         })
     }
 }
@@ -338,7 +355,8 @@ impl StageRun for ReportRun<'_> {
         }
         let out = ctx.dir_path();
         let plots = figures::draw(&out, train, &shown).context("drawing the plots")?;
-        let report = render_report(&run, &table, &analysis, &plots);
+        let mut report = render_report(&run, &table, &analysis, &plots);
+        report.push_str(&geometry::markdown(&self.geometry));
         write_atomic(&out.join(REPORT_FILE), report.as_bytes())?;
         write_atomic(&out.join("table1.md"), table.to_markdown().as_bytes())?;
         write_atomic(&out.join("table1.csv"), table.to_csv().as_bytes())?;
