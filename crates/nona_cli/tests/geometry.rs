@@ -154,17 +154,14 @@ fn every_embedding_source_gets_its_geometry_and_the_report_shows_it() {
     let backbone = embeddings_of(&tmp.path().join("emb.parquet"), None);
     let backbone_order: Vec<String> = common::read_embeddings(&tmp.path().join("emb.parquet")).0;
     let mut wanted = BTreeMap::new();
-    // cell → seed, from the predictions; the backbone of a seed uses that seed's first cell's split.
+    // cell → seed; every cell of a seed has the seed's split, which the backbone row uses.
     let cells: BTreeMap<i64, i64> = splits.keys().map(|(c, s, _)| (*c, *s)).collect();
     assert_eq!(cells.len(), 4, "2 seeds × 2 heads");
     for (&cell, &seed) in &cells {
         let train = train_of(cell);
-        if !wanted.contains_key(&("backbone".to_owned(), -1, seed)) {
-            wanted.insert(
-                ("backbone".to_owned(), -1, seed),
-                expected(&backbone_order, &backbone, &train, 25, 3),
-            );
-        }
+        wanted
+            .entry(("backbone".to_owned(), -1, seed))
+            .or_insert_with(|| expected(&backbone_order, &backbone, &train, 25, 3));
         let heads = embeddings_of(&run.join("train/embeddings"), Some(cell));
         let head_order: Vec<String> = read(&run.join("train/embeddings"))
             .iter()

@@ -284,8 +284,7 @@ mod tests {
             Some(GeometryConfig::default())
         );
         let errors = load("[train]\n[geometry]\nmax_rows = 2\nk = 0\nseed = 4294967296\n")
-            .err()
-            .expect("refused");
+            .expect_err("refused");
         let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(messages.len(), 3, "{messages:?}");
         for key in ["max_rows", "`k`", "seed"] {
