@@ -90,7 +90,7 @@ fn every_readme_example_validates_against_the_shipped_bases() {
             .unwrap();
         assert!(out.status.success(), "{name}: {}", stderr(&out));
         assert!(
-            stdout(&out).contains("stages: preprocess → embed → train → knn → report"),
+            stdout(&out).contains("stages: preprocess → embed → train → knn → geometry → report"),
             "{name}: {}",
             stdout(&out)
         );
