@@ -15,8 +15,8 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context, anyhow};
-use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+use anyhow::Context;
+use arrow::array::{ArrayRef, Float64Array, Int64Array};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use nona_pipeline::config::{ConfigError, Pipeline};
@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::train::TrainStage;
-use crate::train_sources::{SOURCE_BACKBONE, SOURCE_HEAD, Source, TrainSources};
+use crate::train_sources::{SourceKey, TrainSources};
 
 /// The `[geometry]` section.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -150,33 +150,16 @@ impl StageRun for GeometryRun<'_> {
     }
 
     fn metadata(&self) -> nona_table::Metadata {
-        let mut metadata = nona_table::Metadata::new();
-        for key in ["nona.input", "nona.model_id", "nona.weights_sha256"] {
-            if let Some(value) = self.sources.input_metadata.get(key) {
-                metadata.insert(key.to_owned(), value.clone());
-            }
-        }
-        metadata.insert(
-            "nona.geometry".to_owned(),
-            serde_json::to_string(&self.stage.config).unwrap_or_default(),
-        );
-        metadata
+        self.sources.metadata("nona.geometry", &self.stage.config)
     }
 
     fn plan(&self) -> Plan {
-        Plan {
-            unit_items: vec![1; self.sources.units.len()],
-        }
+        self.sources.plan()
     }
 
     fn run_unit(&self, ctx: &StageContext, unit: usize) -> anyhow::Result<UnitOutput> {
         let config = &self.stage.config;
-        let source = self
-            .sources
-            .units
-            .get(unit)
-            .ok_or_else(|| anyhow!("no geometry unit {unit}"))?;
-        let rows = self.sources.rows(source)?;
+        let (source, rows) = self.sources.unit(unit)?;
         let train = rows.split("train");
         let seed = u32::try_from(config.seed)?;
         let kept: Vec<usize> = subsample(train.len(), config.max_rows, seed)
@@ -187,21 +170,19 @@ impl StageRun for GeometryRun<'_> {
         let labels = nona_train::gather(&rows.labels, &kept);
         let geometry = diagnostics(&features, rows.dim, &labels, config.k, config.seed)
             .with_context(|| format!("geometry of the {} (training split)", source.describe()))?;
-        let (source_name, cell) = match source {
-            Source::Backbone { .. } => (SOURCE_BACKBONE, None),
-            Source::Head { cell } => (SOURCE_HEAD, Some(*cell)),
+        let key = SourceKey {
+            source,
+            seed: rows.seed,
+            head: rows.head.as_deref(),
         };
         let int = |value: usize| -> ArrayRef { Arc::new(Int64Array::from(vec![value as i64])) };
-        let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from(vec![source_name])),
-            Arc::new(Int64Array::from(vec![cell])),
-            Arc::new(Int64Array::from(vec![rows.seed as i64])),
-            Arc::new(StringArray::from(vec![rows.head.clone()])),
+        let mut columns = key.columns(1);
+        columns.extend([
             int(train.len()),
             int(geometry.rows),
             int(geometry.distinct_rows),
             int(geometry.columns),
-        ];
+        ]);
         for estimates in [&geometry.observed, &geometry.control] {
             columns.extend(
                 estimate_values(estimates)

@@ -8,9 +8,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
+use arrow::array::{ArrayRef, Int64Array, StringArray};
+use nona_pipeline::Plan;
 use nona_pipeline::engine::RunRecord;
+use serde::Serialize;
 
 use crate::embedding_table::{EmbeddingColumns, EmbeddingTable};
 
@@ -35,6 +39,30 @@ impl Source {
             Source::Backbone { seed } => format!("backbone embeddings, seed {seed}"),
             Source::Head { cell } => format!("head embeddings of cell {cell}"),
         }
+    }
+}
+
+/// Identifies a unit's source in every row it writes: the leading `source`, `cell`, `seed`,
+/// `head` columns of the `knn` and `geometry` tables.
+pub struct SourceKey<'a> {
+    pub source: &'a Source,
+    pub seed: u64,
+    pub head: Option<&'a str>,
+}
+
+impl SourceKey<'_> {
+    /// The four columns, `rows` long.
+    pub fn columns(&self, rows: usize) -> Vec<ArrayRef> {
+        let (source, cell) = match self.source {
+            Source::Backbone { .. } => (SOURCE_BACKBONE, None),
+            Source::Head { cell } => (SOURCE_HEAD, Some(*cell)),
+        };
+        vec![
+            Arc::new(StringArray::from(vec![source; rows])),
+            Arc::new(Int64Array::from(vec![cell; rows])),
+            Arc::new(Int64Array::from(vec![self.seed as i64; rows])),
+            Arc::new(StringArray::from(vec![self.head; rows])),
+        ]
     }
 }
 
@@ -68,7 +96,7 @@ pub struct TrainSources {
     splits: BTreeMap<u64, BTreeMap<String, String>>,
     heads: BTreeMap<i64, SourceRows>,
     /// Footer metadata of train's predictions (`nona.input`, backbone, weights, …).
-    pub input_metadata: nona_table::Metadata,
+    input_metadata: nona_table::Metadata,
 }
 
 impl TrainSources {
@@ -111,6 +139,38 @@ impl TrainSources {
             heads,
             input_metadata,
         })
+    }
+
+    /// One work unit per source.
+    pub fn plan(&self) -> Plan {
+        Plan {
+            unit_items: vec![1; self.units.len()],
+        }
+    }
+
+    /// The source of work unit `unit` and its rows.
+    pub fn unit(&self, unit: usize) -> anyhow::Result<(&Source, SourceRows)> {
+        let source = self
+            .units
+            .get(unit)
+            .ok_or_else(|| anyhow!("no unit {unit}: there are {} sources", self.units.len()))?;
+        Ok((source, self.rows(source)?))
+    }
+
+    /// Footer metadata of a stage reading these sources: the backbone keys of train's
+    /// predictions, and the stage's `section` as JSON under `key`.
+    pub fn metadata(&self, key: &str, section: &impl Serialize) -> nona_table::Metadata {
+        let mut metadata = nona_table::Metadata::new();
+        for name in ["nona.input", "nona.model_id", "nona.weights_sha256"] {
+            if let Some(value) = self.input_metadata.get(name) {
+                metadata.insert(name.to_owned(), value.clone());
+            }
+        }
+        metadata.insert(
+            key.to_owned(),
+            serde_json::to_string(section).unwrap_or_default(),
+        );
+        metadata
     }
 
     /// The rows `source` covers, with their split names.

@@ -18,7 +18,7 @@
 
 mod tables;
 
-use anyhow::{Context, anyhow};
+use anyhow::Context;
 use arrow::datatypes::SchemaRef;
 use nona_heads::MinMaxScaler;
 use nona_knn::{FoldOrder, KnnBaseline, Matrix};
@@ -28,7 +28,7 @@ use serde_json::json;
 
 use crate::common::flat_section;
 use crate::train::{TrainConfig, TrainStage};
-use crate::train_sources::TrainSources;
+use crate::train_sources::{SourceKey, TrainSources};
 
 pub use crate::train_sources::{SOURCE_BACKBONE, SOURCE_HEAD};
 
@@ -183,33 +183,16 @@ impl StageRun for KnnRun<'_> {
     }
 
     fn metadata(&self) -> nona_table::Metadata {
-        let mut metadata = nona_table::Metadata::new();
-        for key in ["nona.input", "nona.model_id", "nona.weights_sha256"] {
-            if let Some(value) = self.sources.input_metadata.get(key) {
-                metadata.insert(key.to_owned(), value.clone());
-            }
-        }
-        metadata.insert(
-            "nona.knn_grid".to_owned(),
-            serde_json::to_string(&self.stage.config).unwrap_or_default(),
-        );
-        metadata
+        self.sources.metadata("nona.knn_grid", &self.stage.config)
     }
 
     fn plan(&self) -> Plan {
-        Plan {
-            unit_items: vec![1; self.sources.units.len()],
-        }
+        self.sources.plan()
     }
 
     fn run_unit(&self, ctx: &StageContext, unit: usize) -> anyhow::Result<UnitOutput> {
         let config = &self.stage.config;
-        let source = self
-            .sources
-            .units
-            .get(unit)
-            .ok_or_else(|| anyhow!("no k-NN unit {unit}"))?;
-        let rows = self.sources.rows(source)?;
+        let (source, rows) = self.sources.unit(unit)?;
         let (train, test) = (rows.split("train"), rows.split("test"));
         let matrix = |indices: &[usize]| -> anyhow::Result<Matrix> {
             let values = nona_train::gather_rows(&rows.features, rows.dim, indices);
@@ -230,7 +213,7 @@ impl StageRun for KnnRun<'_> {
             .predict(&matrix(&test)?)
             .with_context(|| format!("predicting with k-NN on the {describe}"))?;
         let scaler = MinMaxScaler::fit(&y_train)?;
-        let label = tables::KnnRowKey {
+        let label = SourceKey {
             source,
             seed: rows.seed,
             head: rows.head.as_deref(),

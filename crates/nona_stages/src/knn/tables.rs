@@ -8,33 +8,11 @@ use nona_heads::{Evidence, MinMaxScaler};
 use nona_knn::{KnnBaseline, Neighbours};
 
 use crate::explanation_rows::{Explained, ExplanationRows};
-use crate::train_sources::{SOURCE_BACKBONE, SOURCE_HEAD, Source};
-
-/// Identifies the source of a unit in every row it writes.
-pub(super) struct KnnRowKey<'a> {
-    pub source: &'a Source,
-    pub seed: u64,
-    pub head: Option<&'a str>,
-}
-
-impl KnnRowKey<'_> {
-    fn columns(&self, rows: usize) -> Vec<ArrayRef> {
-        let (source, cell) = match self.source {
-            Source::Backbone { .. } => (SOURCE_BACKBONE, None),
-            Source::Head { cell } => (SOURCE_HEAD, Some(*cell)),
-        };
-        vec![
-            Arc::new(StringArray::from(vec![source; rows])),
-            Arc::new(Int64Array::from(vec![cell; rows])),
-            Arc::new(Int64Array::from(vec![self.seed as i64; rows])),
-            Arc::new(StringArray::from(vec![self.head; rows])),
-        ]
-    }
-}
+use crate::train_sources::SourceKey;
 
 /// `predictions`: one row per test sample.
 pub(super) fn predictions_batch(
-    key: &KnnRowKey,
+    key: &SourceKey,
     ids: &[&str],
     labels: &[f64],
     predicted: &[f64],
@@ -57,7 +35,7 @@ pub(super) fn predictions_batch(
 
 /// `metrics`: the tuned setting and the test errors.
 pub(super) fn metrics_batch(
-    key: &KnnRowKey,
+    key: &SourceKey,
     model: &KnnBaseline,
     train_rows: usize,
     labels: &[f64],
@@ -102,7 +80,7 @@ pub(super) struct TrainRows<'a> {
 /// `explanations`: the tuned `k` neighbours of every test prediction with the weights the
 /// prediction gave them (normalised to sum to 1), one row per (sample, rank).
 pub(super) fn explanations_batch(
-    key: &KnnRowKey,
+    key: &SourceKey,
     model: &KnnBaseline,
     ids: &[&str],
     labels: &[f64],
