@@ -108,7 +108,7 @@ def test_tables_and_records_match_schema_files(image_run: Path) -> None:
 
 def test_heads_tables_open_everywhere_on_a_table_pyarrow_wrote(tmp_path: Path, nona_bin: str) -> None:
     """A user's own embeddings (pyarrow defaults: snappy, an all-null group column) go through
-    train, knn and report; every table they write opens in pandas, polars and DuckDB and matches
+    train, knn, geometry and report; every table they write opens in pandas, polars and DuckDB and matches
     schemas/, and the run records validate."""
     rng = np.random.default_rng(0)
     n, d = 80, 5
@@ -131,6 +131,7 @@ embedding_dims = [3]
 max_epochs = 6
 [knn]
 k = [3]
+[geometry]
 [report]
 """
     )
@@ -169,6 +170,16 @@ k = [3]
         .agg((pl.col("weight") * pl.col("neighbour_label")).sum().alias("vote"), pl.col("prediction").first())
     )
     assert len(knn_votes) == knn_rows and ((knn_votes["vote"] - knn_votes["prediction"]).abs() < 1e-9).all()
+    # One geometry row per source: the backbone of each seed, each cell's head.
+    geometry = pd.read_parquet(run / "geometry")
+    assert sorted(zip(geometry["source"], geometry["cell"].fillna(-1), geometry["seed"])) == sorted(
+        [("backbone", -1, seed) for seed in (0, 1)]
+        + duckdb.sql(f"select distinct 'head', cell, seed from '{run}/train/embeddings/*.parquet'").fetchall()
+    )
+    train_rows = duckdb.sql(
+        f"select count(*) from '{run}/train/predictions/*.parquet' where split = 'train' and cell = 0"
+    ).fetchall()[0][0]
+    assert (pl.read_parquet(run / "geometry" / "*.parquet")["rows"] == train_rows).all()
     table1 = pd.read_parquet(run / "report" / "metrics")
     assert set(table1["method"]) == {"Dense", "Dense + k-NN", "NONA", "NONA + k-NN", "k-NN"}
 
@@ -181,11 +192,12 @@ k = [3]
         (run / "knn" / "predictions", "knn-predictions"),
         (run / "knn" / "metrics", "knn-metrics"),
         (run / "knn" / "explanations", "knn-explanations"),
+        (run / "geometry", "geometry"),
         (run / "report" / "metrics", "report-metrics"),
     ]:
         _assert_matches_schema_file(table_dir, schema_name)
     record_schema = json.loads((SCHEMAS / "run-record.schema.json").read_text())
-    for stage in ("train", "knn", "report"):
+    for stage in ("train", "knn", "geometry", "report"):
         jsonschema.validate(_record(run / stage), record_schema)
 
 

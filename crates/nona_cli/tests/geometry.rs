@@ -210,3 +210,17 @@ fn every_embedding_source_gets_its_geometry_and_the_report_shows_it() {
         "header, backbone, 2 head methods: {section}"
     );
 }
+
+/// Without `[geometry]` the stage does not run and the report has no geometry section.
+#[test]
+fn a_pipeline_without_the_section_runs_no_geometry() {
+    let tmp = tempfile::tempdir().unwrap();
+    common::write_embeddings(&tmp.path().join("emb.parquet"), 40, false);
+    common::write_pipeline(tmp.path(), "n", 1, 2);
+    let out = run_in(tmp.path(), &["run", "n.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = tmp.path().join("runs/n");
+    assert!(!run.join("geometry").exists());
+    let report = std::fs::read_to_string(run.join("report/report.md")).unwrap();
+    assert!(!report.contains("Embedding geometry"), "{report}");
+}
