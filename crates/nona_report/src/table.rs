@@ -46,7 +46,7 @@ pub struct CellSummary {
 }
 
 impl CellSummary {
-    fn from_values(values: &[f64]) -> Self {
+    pub(crate) fn from_values(values: &[f64]) -> Self {
         let n = values.len();
         let mean = values.iter().sum::<f64>() / n as f64;
         let sd = (n > 1).then(|| {
