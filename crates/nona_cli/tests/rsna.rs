@@ -78,6 +78,10 @@ max_epochs = 8
         "{report}"
     );
     assert!(report.contains("| Dataset | Dense | Dense + k-NN | NONA | NONA + k-NN | k-NN |"));
+    // Both seeds' spread scored for every method with neighbours.
+    for method in ["NONA", "NONA + k-NN", "Dense + k-NN", "k-NN"] {
+        assert!(report.contains(&format!("\n| {method} | 2 |")), "{report}");
+    }
     let metadata = nona_table::Dataset::open(&runs.join("train/predictions"))
         .unwrap()
         .metadata()

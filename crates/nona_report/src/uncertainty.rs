@@ -14,6 +14,7 @@ use crate::table::CellSummary;
 pub struct UncertaintyRecord {
     /// Table 1 method name.
     pub method: String,
+    /// Training seed.
     pub seed: u64,
     /// Test predictions scored.
     pub rows: usize,

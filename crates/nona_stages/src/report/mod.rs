@@ -2,7 +2,8 @@
 //! k-NN on the backbone; test MSE ×10³ as mean ± sd over seeds), paired tests across seeds,
 //! plots, and `report.md` saying what was run and what was generated or substituted.
 //!
-//! Files, next to the engine's: `report.md`, `table1.md`, `table1.csv`, `plots/*.png`, and the
+//! Files, next to the engine's: `report.md`, `table1.md`, `table1.csv`, `uncertainty.csv` (per
+//! method and seed: how well the predictions' spread tracks their error), `plots/*.png`, and the
 //! records as Parquet in `metrics/` (one row per method and seed), which `nona report` combines
 //! across runs; its footer keeps the seeds asked for and the missing results, so that a combined
 //! report applies the same rule.
@@ -10,6 +11,7 @@
 mod collect;
 mod combine;
 mod figures;
+mod uncertainty;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use nona_report::markdown::{
     Backbone, DataSource, DatasetRun, GridParameter, RunDescription, Weights, render_report,
 };
 use nona_report::table::{MseRecord, ResultsTable};
+use nona_report::uncertainty::{render_uncertainty, uncertainty_csv};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -196,7 +199,10 @@ impl Stage for ReportStage {
     /// 2: Table 1 shows n where a method is short of the seeds asked for, the Friedman test
     /// uses the seeds every method has, report.md lists missing results and says what was
     /// trained, and the metrics footer records the seeds asked for and the missing results.
-    const VERSION: u32 = 2;
+    /// 3: report.md ends with an uncertainty section (Spearman's ρ of spread with the absolute
+    /// error and the coverage of ± 2 spread, from the explanations tables), also in
+    /// `uncertainty.csv`.
+    const VERSION: u32 = 3;
 
     type Config = ReportConfig;
     type Run<'s> = ReportRun<'s>;
@@ -338,7 +344,18 @@ impl StageRun for ReportRun<'_> {
         }
         let out = ctx.dir_path();
         let plots = figures::draw(&out, train, &shown).context("drawing the plots")?;
-        let report = render_report(&run, &table, &analysis, &plots);
+        let mut report = render_report(&run, &table, &analysis, &plots);
+        let knn = self.stage.with_knn.then(|| ctx.input(KnnStage::NAME));
+        let uncertainty = uncertainty::read(train, knn, &results.methods)
+            .context("scoring the predictions' uncertainty")?;
+        if !report.ends_with("\n\n") {
+            report.push('\n');
+        }
+        report.push_str(&render_uncertainty(&uncertainty, uncertainty::ABSENT));
+        write_atomic(
+            &out.join("uncertainty.csv"),
+            uncertainty_csv(&uncertainty).as_bytes(),
+        )?;
         write_atomic(&out.join(REPORT_FILE), report.as_bytes())?;
         write_atomic(&out.join("table1.md"), table.to_markdown().as_bytes())?;
         write_atomic(&out.join("table1.csv"), table.to_csv().as_bytes())?;
