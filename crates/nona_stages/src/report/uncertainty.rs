@@ -44,18 +44,18 @@ pub(super) fn read(
             })
         })?;
     }
-    if let Some(knn_dir) = knn.map(|dir| dir.join(EXPLANATIONS)) {
-        if knn_dir.exists() {
-            collect(&knn_dir, &mut groups, |batch, row, path| {
-                let source = nona_table::string_column(batch, "source", path)?.value(row);
-                // Null on the backbone's rows, where knn_method does not read it.
-                let cell = batch
-                    .column(batch.schema().index_of("cell")?)
-                    .as_primitive::<Int64Type>()
-                    .value(row);
-                knn_method(source, cell, methods, path)
-            })?;
-        }
+    if let Some(knn_dir) = knn.map(|dir| dir.join(EXPLANATIONS))
+        && knn_dir.exists()
+    {
+        collect(&knn_dir, &mut groups, |batch, row, path| {
+            let source = nona_table::string_column(batch, "source", path)?.value(row);
+            // Null on the backbone's rows, where knn_method does not read it.
+            let cell = batch
+                .column(batch.schema().index_of("cell")?)
+                .as_primitive::<Int64Type>()
+                .value(row);
+            knn_method(source, cell, methods, path)
+        })?;
     }
     let mut records = groups
         .into_iter()
