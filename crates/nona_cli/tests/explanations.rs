@@ -182,9 +182,10 @@ fn knn_predictions_come_with_their_k_neighbours_and_weights() {
 /// The report's uncertainty section: per method with explanations (NONA, NONA + k-NN,
 /// Dense + k-NN, k-NN) ρ and coverage over both seeds; `uncertainty.csv`'s NONA coverage is the
 /// share of rank-1 test rows of `train/explanations/` with |label − prediction| ≤ 2 × spread.
-/// Without explanations tables the section says so.
+/// The neighbour evidence shows three test samples by id (no preprocess stage). Without
+/// explanations tables both sections say so.
 #[test]
-fn the_report_scores_how_well_spread_tracks_the_error() {
+fn the_report_scores_the_spread_and_shows_the_evidence_of_three_predictions() {
     let tmp = tempfile::tempdir().unwrap();
     write_embeddings(&tmp.path().join("emb.parquet"), 60, false);
     write_pipeline(tmp.path(), "u", 2, 2);
@@ -204,6 +205,16 @@ fn the_report_scores_how_well_spread_tracks_the_error() {
         !section.contains("\n| Dense | "),
         "dense heads have no spread"
     );
+    // The evidence of seed 0's NONA cell: three test samples by id, five neighbours each.
+    let evidence = &report[report.find("## Neighbour evidence").expect("the evidence")..];
+    assert!(evidence.contains("shown by id"), "{evidence}");
+    for pick in ["lowest", "median", "highest"] {
+        assert!(
+            evidence.contains(&format!("### {pick} error: ")),
+            "{evidence}"
+        );
+    }
+    assert_eq!(evidence.matches("\n| 5 | ").count(), 3, "{evidence}");
 
     // seed → (covered, rows) of NONA's test predictions, straight from the table.
     let mut coverage: BTreeMap<i64, (usize, usize)> = BTreeMap::new();
@@ -259,6 +270,10 @@ fn the_report_scores_how_well_spread_tracks_the_error() {
     let report = std::fs::read_to_string(run.join("report/report.md")).unwrap();
     assert!(
         report.contains("## Uncertainty\n\nNo neighbour explanations in this run"),
+        "{report}"
+    );
+    assert!(
+        report.contains("## Neighbour evidence\n\nNo NONA test predictions"),
         "{report}"
     );
 }

@@ -82,6 +82,11 @@ max_epochs = 8
     for method in ["NONA", "NONA + k-NN", "Dense + k-NN", "k-NN"] {
         assert!(report.contains(&format!("\n| {method} | 2 |")), "{report}");
     }
+    // The neighbour evidence names the phantom's image files.
+    assert!(
+        report.contains("### highest error: ") && report.contains(".png | "),
+        "{report}"
+    );
     let metadata = nona_table::Dataset::open(&runs.join("train/predictions"))
         .unwrap()
         .metadata()

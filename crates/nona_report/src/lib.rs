@@ -1,6 +1,7 @@
 //! Report stage for nona: Table 1 (mean ± sd over seeds), Friedman / Nemenyi / paired
 //! statistics, embedding-geometry diagnostics ([`geometry`]), how well the predictions'
-//! uncertainty tracks their error ([`uncertainty`]), PNG plots and the assembled
+//! uncertainty tracks their error ([`uncertainty`]), the neighbours behind a few predictions
+//! ([`evidence`]), PNG plots and the assembled
 //! `report.md`.
 //!
 //! Everything takes plain Rust data and returns strings or writes PNG files; reading run
@@ -43,6 +44,7 @@
 
 pub mod analysis;
 mod error;
+pub mod evidence;
 pub mod geometry;
 pub mod markdown;
 pub mod pca;

@@ -10,6 +10,7 @@
 
 mod collect;
 mod combine;
+mod evidence;
 mod figures;
 mod uncertainty;
 
@@ -33,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::knn::KnnStage;
+use crate::preprocess::PreprocessStage;
 use crate::train::TrainStage;
 use collect::{DENSE, KNN, KnnRun, NONA, RunResults};
 pub use combine::combine;
@@ -58,6 +60,8 @@ pub struct ReportConfig {
 pub struct ReportStage {
     config: ReportConfig,
     with_knn: bool,
+    /// The samples table describes the ids in the neighbour evidence.
+    with_preprocess: bool,
     title: String,
     dataset: String,
 }
@@ -201,7 +205,8 @@ impl Stage for ReportStage {
     /// trained, and the metrics footer records the seeds asked for and the missing results.
     /// 3: report.md ends with an uncertainty section (Spearman's ρ of spread with the absolute
     /// error and the coverage of ± 2 spread, from the explanations tables), also in
-    /// `uncertainty.csv`.
+    /// `uncertainty.csv`, and a neighbour-evidence section (the lowest-, median- and
+    /// highest-error test samples of the first seed's NONA cell with their neighbours).
     const VERSION: u32 = 3;
 
     type Config = ReportConfig;
@@ -219,15 +224,17 @@ impl Stage for ReportStage {
                 .clone()
                 .unwrap_or_else(|| pipeline.name.clone()),
             with_knn: pipeline.has_stage(KnnStage::NAME),
+            with_preprocess: pipeline.has_stage(PreprocessStage::NAME),
             config,
         })
     }
 
     fn depends_on(&self) -> &'static [&'static str] {
-        if self.with_knn {
-            &[TrainStage::NAME, KnnStage::NAME]
-        } else {
-            &[TrainStage::NAME]
+        match (self.with_knn, self.with_preprocess) {
+            (true, true) => &[TrainStage::NAME, KnnStage::NAME, PreprocessStage::NAME],
+            (true, false) => &[TrainStage::NAME, KnnStage::NAME],
+            (false, true) => &[TrainStage::NAME, PreprocessStage::NAME],
+            (false, false) => &[TrainStage::NAME],
         }
     }
 
@@ -352,6 +359,18 @@ impl StageRun for ReportRun<'_> {
             report.push('\n');
         }
         report.push_str(&render_uncertainty(&uncertainty, uncertainty::ABSENT));
+        let samples = self
+            .stage
+            .with_preprocess
+            .then(|| ctx.input(PreprocessStage::NAME));
+        let nona_cell = shown
+            .iter()
+            .find(|(name, _)| name.starts_with(NONA))
+            .map(|(name, cell)| (name.as_str(), *cell));
+        report.push('\n');
+        report.push_str(
+            &evidence::section(train, samples, nona_cell).context("the neighbour evidence")?,
+        );
         write_atomic(
             &out.join("uncertainty.csv"),
             uncertainty_csv(&uncertainty).as_bytes(),
