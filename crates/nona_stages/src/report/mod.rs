@@ -369,7 +369,8 @@ impl StageRun for ReportRun<'_> {
             .map(|(name, cell)| (name.as_str(), *cell));
         report.push('\n');
         report.push_str(
-            &evidence::section(train, samples, nona_cell).context("the neighbour evidence")?,
+            &evidence::section(train, samples, nona_cell, &out)
+                .context("the neighbour evidence")?,
         );
         write_atomic(
             &out.join("uncertainty.csv"),
