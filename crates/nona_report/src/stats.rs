@@ -43,18 +43,7 @@ pub fn average_ranks(values: &[f64]) -> Vec<f64> {
 /// ranks (`scipy.stats.spearmanr(a, b).statistic`). NaN when either sample is constant, as in
 /// SciPy. Errors on unequal lengths, fewer than two pairs or non-finite values.
 pub fn spearman(a: &[f64], b: &[f64]) -> Result<f64, ReportError> {
-    if a.len() != b.len() || a.len() < 2 {
-        return Err(ReportError::InvalidInput(format!(
-            "Spearman correlation needs two samples of equal length >= 2, got {} and {}",
-            a.len(),
-            b.len()
-        )));
-    }
-    if a.iter().chain(b).any(|v| !v.is_finite()) {
-        return Err(ReportError::InvalidInput(
-            "Spearman correlation values must be finite".into(),
-        ));
-    }
+    check_paired_samples(a, b, "Spearman correlation")?;
     let (ranks_a, ranks_b) = (average_ranks(a), average_ranks(b));
     // Both rank vectors have the same mean, (n + 1) / 2.
     let mean = (a.len() + 1) as f64 / 2.0;
@@ -328,19 +317,26 @@ pub struct PairedTest {
     pub n: usize,
 }
 
-fn check_pairs(a: &[f64], b: &[f64]) -> Result<Vec<f64>, ReportError> {
+/// Checks that `a` and `b` are paired samples `what` can use: equal lengths >= 2, finite.
+fn check_paired_samples(a: &[f64], b: &[f64], what: &str) -> Result<(), ReportError> {
     if a.len() != b.len() || a.len() < 2 {
         return Err(ReportError::InvalidInput(format!(
-            "paired test needs two samples of equal length >= 2, got {} and {}",
+            "{what} needs two samples of equal length >= 2, got {} and {}",
             a.len(),
             b.len()
         )));
     }
     if a.iter().chain(b).any(|v| !v.is_finite()) {
-        return Err(ReportError::InvalidInput(
-            "paired test values must be finite".into(),
-        ));
+        return Err(ReportError::InvalidInput(format!(
+            "{what} values must be finite"
+        )));
     }
+    Ok(())
+}
+
+/// The differences `a − b` of paired samples a paired test can use.
+fn check_pairs(a: &[f64], b: &[f64]) -> Result<Vec<f64>, ReportError> {
+    check_paired_samples(a, b, "paired test")?;
     Ok(a.iter().zip(b).map(|(x, y)| x - y).collect())
 }
 

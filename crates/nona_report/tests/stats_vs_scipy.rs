@@ -221,6 +221,14 @@ fn invalid_inputs_are_errors() {
     assert!(wilcoxon_signed_rank(&[1.0, 2.0], &[1.0, 2.0]).is_err());
     assert!(wilcoxon_signed_rank(&[1.0, 2.0], &[1.0]).is_err());
     assert!(paired_t_test(&[1.0, 2.0], &[0.0, 1.0]).is_err());
+    assert!(spearman(&[1.0, 2.0], &[1.0]).is_err());
+    assert!(spearman(&[1.0, f64::NAN], &[1.0, 2.0]).is_err());
+    // Constant input has no ranks to correlate: NaN, as in SciPy.
+    assert!(
+        spearman(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0])
+            .unwrap()
+            .is_nan()
+    );
 }
 
 #[test]
