@@ -206,7 +206,8 @@ impl Stage for ReportStage {
     /// 3: report.md ends with an uncertainty section (Spearman's ρ of spread with the absolute
     /// error and the coverage of ± 2 spread, from the explanations tables), also in
     /// `uncertainty.csv`, and a neighbour-evidence section (the lowest-, median- and
-    /// highest-error test samples of the first seed's NONA cell with their neighbours).
+    /// highest-error test samples of the first seed's NONA cell with their neighbours; for
+    /// images also `plots/neighbour-evidence.png`).
     const VERSION: u32 = 3;
 
     type Config = ReportConfig;
