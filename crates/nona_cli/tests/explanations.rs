@@ -178,3 +178,102 @@ fn knn_predictions_come_with_their_k_neighbours_and_weights() {
         assert!([3, 5].contains(rows), "{key:?}: the tuned k");
     }
 }
+
+/// The report's uncertainty section: per method with explanations (NONA, NONA + k-NN,
+/// Dense + k-NN, k-NN) ρ and coverage over both seeds; `uncertainty.csv`'s NONA coverage is the
+/// share of rank-1 test rows of `train/explanations/` with |label − prediction| ≤ 2 × spread.
+/// The neighbour evidence shows three test samples by id (no preprocess stage). Without
+/// explanations tables both sections say so.
+#[test]
+fn the_report_scores_the_spread_and_shows_the_evidence_of_three_predictions() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_embeddings(&tmp.path().join("emb.parquet"), 60, false);
+    write_pipeline(tmp.path(), "u", 2, 2);
+    let out = run_in(tmp.path(), &["run", "u.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = tmp.path().join("runs/u");
+    let report = std::fs::read_to_string(run.join("report/report.md")).unwrap();
+    let section = &report[report.find("## Uncertainty").expect("the section")..];
+    assert!(section.contains("≈ 95 %"), "{section}");
+    for method in ["NONA", "NONA + k-NN", "Dense + k-NN", "k-NN"] {
+        assert!(
+            section.contains(&format!("\n| {method} | 2 |")),
+            "{method}: {section}"
+        );
+    }
+    assert!(
+        !section.contains("\n| Dense | "),
+        "dense heads have no spread"
+    );
+    // The evidence of seed 0's NONA cell: three test samples by id, five neighbours each.
+    let evidence = &report[report.find("## Neighbour evidence").expect("the evidence")..];
+    assert!(evidence.contains("shown by id"), "{evidence}");
+    for pick in ["lowest", "median", "highest"] {
+        assert!(
+            evidence.contains(&format!("### {pick} error: ")),
+            "{evidence}"
+        );
+    }
+    assert_eq!(evidence.matches("\n| 5 | ").count(), 3, "{evidence}");
+
+    // seed → (covered, rows) of NONA's test predictions, straight from the table.
+    let mut coverage: BTreeMap<i64, (usize, usize)> = BTreeMap::new();
+    for batch in read(&run.join("train/explanations")) {
+        let column = |name: &str| batch.column_by_name(name).unwrap().clone();
+        let float = |name: &str, r: usize| column(name).as_primitive::<Float64Type>().value(r);
+        for r in 0..batch.num_rows() {
+            let rank = column("rank").as_primitive::<Int64Type>().value(r);
+            if rank != 1 || column("split").as_string::<i32>().value(r) != "test" {
+                continue;
+            }
+            let seed = column("seed").as_primitive::<Int64Type>().value(r);
+            let entry = coverage.entry(seed).or_default();
+            let error = (float("label", r) - float("prediction", r)).abs();
+            entry.0 += usize::from(error <= 2.0 * float("spread", r));
+            entry.1 += 1;
+        }
+    }
+    let csv = std::fs::read_to_string(run.join("report/uncertainty.csv")).unwrap();
+    let mut nona_rows = 0;
+    for line in csv.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let [method, seed, rows, rho, share] = fields[..] else {
+            panic!("{line}")
+        };
+        let rho: f64 = rho.parse().unwrap();
+        let share: f64 = share.parse().unwrap();
+        assert!(
+            (-1.0..=1.0).contains(&rho) && (0.0..=1.0).contains(&share),
+            "{line}"
+        );
+        if method == "NONA" {
+            let (covered, total) = coverage[&seed.parse::<i64>().unwrap()];
+            assert_eq!(rows.parse::<usize>().unwrap(), total, "{line}");
+            assert_eq!(share, covered as f64 / total as f64, "{line}");
+            nona_rows += 1;
+        }
+    }
+    assert_eq!(nona_rows, 2, "{csv}");
+
+    let off = run_in(
+        tmp.path(),
+        &[
+            "run",
+            "u.toml",
+            "--set",
+            "train.explain_top_k=0",
+            "--set",
+            "knn.explain=false",
+        ],
+    );
+    assert!(off.status.success(), "{}", stderr(&off));
+    let report = std::fs::read_to_string(run.join("report/report.md")).unwrap();
+    assert!(
+        report.contains("## Uncertainty\n\nNo neighbour explanations in this run"),
+        "{report}"
+    );
+    assert!(
+        report.contains("## Neighbour evidence\n\nNo NONA test predictions"),
+        "{report}"
+    );
+}

@@ -113,8 +113,9 @@ fn run_small(dir: &Path, file: &str, overrides: &[&str]) -> Output {
     out
 }
 
-/// The report of run `name` in `dir`: real data (no warning banner) embedded by `backbone`.
-fn assert_plain_report(dir: &Path, name: &str, backbone: &str) {
+/// The report of run `name` in `dir`: real data (no warning banner) embedded by `backbone`, its
+/// neighbour evidence showing samples as `shown` says.
+fn assert_plain_report(dir: &Path, name: &str, backbone: &str, shown: &str) {
     let report =
         std::fs::read_to_string(dir.join(format!("runs/{name}/report/report.md"))).unwrap();
     assert!(
@@ -123,6 +124,8 @@ fn assert_plain_report(dir: &Path, name: &str, backbone: &str) {
     );
     assert!(report.contains(backbone), "{report}");
     assert!(report.contains("| Dataset | Dense | Dense + k-NN | NONA | NONA + k-NN | k-NN |"));
+    let evidence = &report[report.find("## Neighbour evidence").expect("the evidence")..];
+    assert!(evidence.contains(shown), "{evidence}");
 }
 
 /// Few seeds and a narrow projector: the protocol of the bases, at test size.
@@ -170,7 +173,7 @@ fn the_readme_image_example_runs_on_a_folder_of_photos() {
     overrides.push("preprocess.image.transforms=[{ resize = [64, 64] }, { normalize = \"half\" }]");
     let out = run_small(tmp.path(), "pipelines/photos.toml", &overrides);
     assert!(stdout(&out).contains("| Photos |"), "{}", stdout(&out));
-    assert_plain_report(tmp.path(), "photos", "efficientnet_lite0");
+    assert_plain_report(tmp.path(), "photos", "efficientnet_lite0", ".jpg | ");
 }
 
 /// What a reviewer at each star rating says.
@@ -231,7 +234,8 @@ fn the_readme_text_example_runs_on_a_csv_of_reviews() {
     assert_eq!(metadata["nona.model_id"], "minilm_l6");
     assert_eq!(metadata["nona.pooling"], "mean");
     assert_eq!(metadata["nona.normalize"], "true");
-    assert_plain_report(tmp.path(), "reviews", "minilm_l6");
+    // Texts cut to 80 characters, line breaks flattened, in the evidence tables.
+    assert_plain_report(tmp.path(), "reviews", "minilm_l6", "| the ");
 }
 
 /// A cricket's chirps: bursts of a 3 kHz tone at `rate` chirps per second, `seconds` long.
@@ -306,5 +310,5 @@ fn the_readme_audio_example_runs_on_a_folder_of_clips() {
         preprocess["silence_threshold"], 1e-4,
         "the base's silence check: {preprocess}"
     );
-    assert_plain_report(tmp.path(), "calls", "whisper_tiny_en");
+    assert_plain_report(tmp.path(), "calls", "whisper_tiny_en", ".wav | ");
 }

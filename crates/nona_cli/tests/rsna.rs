@@ -78,6 +78,22 @@ max_epochs = 8
         "{report}"
     );
     assert!(report.contains("| Dataset | Dense | Dense + k-NN | NONA | NONA + k-NN | k-NN |"));
+    // Both seeds' spread scored for every method with neighbours.
+    for method in ["NONA", "NONA + k-NN", "Dense + k-NN", "k-NN"] {
+        assert!(report.contains(&format!("\n| {method} | 2 |")), "{report}");
+    }
+    // The neighbour evidence names the phantom's image files and draws them: three rows of a
+    // query and its five neighbours.
+    assert!(
+        report.contains("### highest error: ") && report.contains(".png | "),
+        "{report}"
+    );
+    assert!(
+        report.contains("](plots/neighbour-evidence.png)"),
+        "{report}"
+    );
+    let figure = image::open(runs.join("report/plots/neighbour-evidence.png")).unwrap();
+    assert!(figure.width() > 6 * 128 && figure.height() > 3 * 128);
     let metadata = nona_table::Dataset::open(&runs.join("train/predictions"))
         .unwrap()
         .metadata()

@@ -101,7 +101,7 @@ pub trait Stage: Sized + Send + Sync + 'static {
     }
 
     /// Stages whose output this stage reads (written with their [`Stage::NAME`]s).
-    fn depends_on(&self) -> &'static [&'static str] {
+    fn depends_on(&self) -> &[&'static str] {
         &[]
     }
 
@@ -192,7 +192,7 @@ pub trait DynStage: Send + Sync {
     /// [`Stage::GENERATES_DATA`].
     fn generates_data(&self) -> bool;
     /// [`Stage::depends_on`].
-    fn depends_on(&self) -> &'static [&'static str];
+    fn depends_on(&self) -> &[&'static str];
     /// [`Stage::fingerprint`].
     fn fingerprint(&self) -> anyhow::Result<serde_json::Value>;
     /// [`Stage::fail_on_error`].
@@ -223,7 +223,7 @@ impl<S: Stage> DynStage for Erased<S> {
         S::GENERATES_DATA
     }
 
-    fn depends_on(&self) -> &'static [&'static str] {
+    fn depends_on(&self) -> &[&'static str] {
         self.0.depends_on()
     }
 

@@ -1,5 +1,7 @@
 //! Report stage for nona: Table 1 (mean ± sd over seeds), Friedman / Nemenyi / paired
-//! statistics, embedding-geometry diagnostics ([`geometry`]), PNG plots and the assembled
+//! statistics, embedding-geometry diagnostics ([`geometry`]), how well the predictions'
+//! uncertainty tracks their error ([`uncertainty`]), the neighbours behind a few predictions
+//! ([`evidence`]), PNG plots and the assembled
 //! `report.md`.
 //!
 //! Everything takes plain Rust data and returns strings or writes PNG files; reading run
@@ -42,6 +44,7 @@
 
 pub mod analysis;
 mod error;
+pub mod evidence;
 pub mod geometry;
 pub mod markdown;
 pub mod pca;
@@ -49,5 +52,6 @@ pub mod plots;
 pub mod stats;
 pub mod table;
 mod text;
+pub mod uncertainty;
 
 pub use error::ReportError;

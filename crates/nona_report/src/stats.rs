@@ -1,6 +1,7 @@
 //! Statistics for comparing methods: Friedman test across datasets (with the Iman–Davenport
 //! F variant), Nemenyi critical differences and pairwise p-values, and paired tests across
-//! seeds within one dataset (Wilcoxon signed-rank and paired t-test).
+//! seeds within one dataset (Wilcoxon signed-rank and paired t-test), and Spearman's rank
+//! correlation (of an uncertainty with the absolute error).
 //!
 //! Conventions follow SciPy / scikit-posthocs, and the tests compare against fixtures made by
 //! `tests/fixtures/report/make_stats_fixtures.py`:
@@ -9,6 +10,7 @@
 //!   studentized range distribution with infinite degrees of freedom (not tabulated):
 //!   q_α = q_{1−α}(k, ∞) / √2, which reproduces Demšar's (2006) table.
 //! - Wilcoxon: `scipy.stats.wilcoxon` defaults (see [`wilcoxon_signed_rank`]).
+//! - Spearman: `scipy.stats.spearmanr` (average ranks for ties).
 
 use statrs::distribution::{ChiSquared, ContinuousCDF, FisherSnedecor, StudentsT};
 use statrs::function::erf::erfc;
@@ -35,6 +37,27 @@ pub fn average_ranks(values: &[f64]) -> Vec<f64> {
         start = end;
     }
     ranks
+}
+
+/// Spearman's rank correlation of paired samples: the Pearson correlation of their average
+/// ranks (`scipy.stats.spearmanr(a, b).statistic`). NaN when either sample is constant, as in
+/// SciPy. Errors on unequal lengths, fewer than two pairs or non-finite values.
+pub fn spearman(a: &[f64], b: &[f64]) -> Result<f64, ReportError> {
+    check_paired_samples(a, b, "Spearman correlation")?;
+    let (ranks_a, ranks_b) = (average_ranks(a), average_ranks(b));
+    // Both rank vectors have the same mean, (n + 1) / 2.
+    let mean = (a.len() + 1) as f64 / 2.0;
+    let (mut cross, mut square_a, mut square_b) = (0.0, 0.0, 0.0);
+    for (x, y) in ranks_a.iter().zip(&ranks_b) {
+        let (dx, dy) = (x - mean, y - mean);
+        cross += dx * dy;
+        square_a += dx * dx;
+        square_b += dy * dy;
+    }
+    if square_a == 0.0 || square_b == 0.0 {
+        return Ok(f64::NAN);
+    }
+    Ok((cross / (square_a * square_b).sqrt()).clamp(-1.0, 1.0))
 }
 
 /// Sizes of the groups of tied values (groups of one included).
@@ -294,19 +317,26 @@ pub struct PairedTest {
     pub n: usize,
 }
 
-fn check_pairs(a: &[f64], b: &[f64]) -> Result<Vec<f64>, ReportError> {
+/// Checks that `a` and `b` are paired samples `what` can use: equal lengths >= 2, finite.
+fn check_paired_samples(a: &[f64], b: &[f64], what: &str) -> Result<(), ReportError> {
     if a.len() != b.len() || a.len() < 2 {
         return Err(ReportError::InvalidInput(format!(
-            "paired test needs two samples of equal length >= 2, got {} and {}",
+            "{what} needs two samples of equal length >= 2, got {} and {}",
             a.len(),
             b.len()
         )));
     }
     if a.iter().chain(b).any(|v| !v.is_finite()) {
-        return Err(ReportError::InvalidInput(
-            "paired test values must be finite".into(),
-        ));
+        return Err(ReportError::InvalidInput(format!(
+            "{what} values must be finite"
+        )));
     }
+    Ok(())
+}
+
+/// The differences `a − b` of paired samples a paired test can use.
+fn check_pairs(a: &[f64], b: &[f64]) -> Result<Vec<f64>, ReportError> {
+    check_paired_samples(a, b, "paired test")?;
     Ok(a.iter().zip(b).map(|(x, y)| x - y).collect())
 }
 

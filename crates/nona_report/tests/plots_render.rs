@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use nona_report::plots::{
-    CdDiagram, EmbeddingPanel, LearningCurve, SurfacePanel, SurfacePanels,
-    critical_difference_diagram, embedding_maps, learning_curves, predicted_vs_true,
-    surface_panels, surface_panels_size,
+    CdDiagram, EmbeddingPanel, EvidenceRow, EvidenceTile, LearningCurve, SurfacePanel,
+    SurfacePanels, critical_difference_diagram, embedding_maps, learning_curves,
+    neighbour_evidence, predicted_vs_true, surface_panels, surface_panels_size,
 };
 use nona_report::stats::{friedman, nemenyi, non_significant_groups};
 
@@ -257,4 +257,35 @@ fn surface_panels_truth_next_to_learned_surfaces() {
         ..plot
     };
     assert!(surface_panels(&path, &inverted).is_err());
+}
+
+/// Two rows of a query and two neighbours, each a solid colour of its own (one not square):
+/// each tile's centre shows its image's colour, in the figure's row and column order.
+#[test]
+fn neighbour_evidence_shows_each_image_in_its_tile() {
+    let out = output_dir();
+    let path = out.dir.join("neighbour_evidence.png");
+    let colour = |r: usize, t: usize| [40 + 100 * r as u8, 30 + 60 * t as u8, 200 - 50 * t as u8];
+    let tile = |r: usize, t: usize| EvidenceTile {
+        image: image::RgbImage::from_pixel(60 + 20 * t as u32, 60, image::Rgb(colour(r, t))),
+        caption: [format!("label {t}"), format!("weight 0.{t}")],
+    };
+    let rows: Vec<EvidenceRow> = (0..2)
+        .map(|r| EvidenceRow {
+            title: format!("row {r}"),
+            query: tile(r, 0),
+            neighbours: vec![tile(r, 1), tile(r, 2)],
+        })
+        .collect();
+    neighbour_evidence(&path, "Neighbour evidence", &rows).unwrap();
+    let png = image::open(&path).unwrap().to_rgb8();
+    // Tiles are 128 px squares 14 px apart (36 after the query), under a 40 px title; each
+    // row adds a 26 px title, two 17 px caption lines and a 14 px gap.
+    for r in 0..2 {
+        for (t, x) in [78, 242, 384].into_iter().enumerate() {
+            let y = 40 + r as u32 * 202 + 26 + 64;
+            assert_eq!(png.get_pixel(x, y).0, colour(r, t), "row {r}, tile {t}");
+        }
+    }
+    assert!(neighbour_evidence(&path, "empty", &[]).is_err());
 }

@@ -3,7 +3,7 @@
 
 use nona_report::stats::{
     PValueMethod, friedman, nemenyi, nemenyi_q_alpha, non_significant_groups, paired_t_test,
-    wilcoxon_signed_rank,
+    spearman, wilcoxon_signed_rank,
 };
 use serde::Deserialize;
 
@@ -12,6 +12,7 @@ struct Fixtures {
     friedman: Vec<FriedmanCase>,
     nemenyi_q_alpha: Vec<QAlpha>,
     paired: Vec<PairedCase>,
+    spearman: Vec<SpearmanCase>,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +43,14 @@ struct PairedCase {
     wilcoxon_p_value: f64,
     t_statistic: f64,
     t_p_value: f64,
+}
+
+#[derive(Deserialize)]
+struct SpearmanCase {
+    name: String,
+    a: Vec<f64>,
+    b: Vec<f64>,
+    statistic: f64,
 }
 
 fn fixtures() -> Fixtures {
@@ -212,6 +221,14 @@ fn invalid_inputs_are_errors() {
     assert!(wilcoxon_signed_rank(&[1.0, 2.0], &[1.0, 2.0]).is_err());
     assert!(wilcoxon_signed_rank(&[1.0, 2.0], &[1.0]).is_err());
     assert!(paired_t_test(&[1.0, 2.0], &[0.0, 1.0]).is_err());
+    assert!(spearman(&[1.0, 2.0], &[1.0]).is_err());
+    assert!(spearman(&[1.0, f64::NAN], &[1.0, 2.0]).is_err());
+    // Constant input has no ranks to correlate: NaN, as in SciPy.
+    assert!(
+        spearman(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0])
+            .unwrap()
+            .is_nan()
+    );
 }
 
 #[test]
@@ -226,4 +243,14 @@ fn identical_rankings_give_infinite_iman_davenport_f() {
     assert_eq!(result.chi_square, 6.0);
     assert!(result.iman_davenport_f.is_infinite());
     assert_eq!(result.iman_davenport_p_value, 0.0);
+}
+
+#[test]
+fn spearman_matches_scipy() {
+    let cases = fixtures().spearman;
+    assert!(cases.len() >= 4);
+    for case in cases {
+        let rho = spearman(&case.a, &case.b).unwrap();
+        assert_close(rho, case.statistic, 1e-12, &case.name);
+    }
 }

@@ -1,6 +1,7 @@
 //! PNG plots for the report: critical-difference diagram, 2-D PCA maps of two embeddings side
 //! by side (the paper's Fig. 4, with PCA instead of UMAP), learning curves, predicted vs
-//! true scatter, and rows of surface heatmaps (the paper's Fig. 3).
+//! true scatter, rows of surface heatmaps (the paper's Fig. 3), and query images beside their
+//! neighbours (neighbour evidence).
 //!
 //! Text is drawn with DejaVu Sans embedded in the crate (`assets/`), so plotting needs no
 //! system fonts: words through [`crate::text`], tick numbers and legends through plotters.
@@ -11,11 +12,13 @@ mod cd_diagram;
 mod colour;
 mod curves;
 mod embedding;
+mod evidence;
 mod surfaces;
 
 pub use cd_diagram::{CdDiagram, critical_difference_diagram};
 pub use curves::{LearningCurve, learning_curves, predicted_vs_true};
 pub use embedding::{EmbeddingPanel, embedding_maps};
+pub use evidence::{EvidenceRow, EvidenceTile, neighbour_evidence};
 pub use surfaces::{SurfacePanel, SurfacePanels, surface_panels, surface_panels_size};
 
 use std::path::Path;

@@ -78,18 +78,8 @@ pub(super) fn read_results(
             let seeds = nona_table::i64_column(&batch, "seed", path)?;
             let mse = nona_table::f64_column(&batch, "mse_scaled_e3", path)?;
             for row in 0..batch.num_rows() {
-                let method = if sources.value(row) == crate::knn::SOURCE_BACKBONE {
-                    KNN.to_owned()
-                } else {
-                    let cell = cell_column.value(row);
-                    let base = methods.get(&cell).ok_or_else(|| {
-                        anyhow::anyhow!(
-                            "{}: cell {cell} is not in the train metrics",
-                            path.display()
-                        )
-                    })?;
-                    format!("{base}{PLUS_KNN}")
-                };
+                let method =
+                    knn_method(sources.value(row), cell_column.value(row), &methods, path)?;
                 records.push(MseRecord::new(
                     dataset,
                     &method,
@@ -131,6 +121,26 @@ pub(super) fn read_results(
         records,
         missing,
     })
+}
+
+/// The Table 1 name of a k-NN result of `source` (a row of a knn table at `path`): `k-NN` on
+/// the backbone, `<cell's method> + k-NN` on a head's embeddings.
+pub(super) fn knn_method(
+    source: &str,
+    cell: i64,
+    methods: &BTreeMap<i64, String>,
+    path: &Path,
+) -> anyhow::Result<String> {
+    if source == crate::knn::SOURCE_BACKBONE {
+        return Ok(KNN.to_owned());
+    }
+    let base = methods.get(&cell).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: cell {cell} is not in the train metrics",
+            path.display()
+        )
+    })?;
+    Ok(format!("{base}{PLUS_KNN}"))
 }
 
 /// What a run asked for: every cell of the train grid, and k-NN on the backbone (per seed) and on
@@ -218,7 +228,7 @@ fn error_messages(dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
 }
 
 /// Table 1's column order: Dense, Dense + k-NN, NONA, NONA + k-NN, then k-NN on the backbone.
-fn column_rank(method: &str) -> (u8, bool) {
+pub(super) fn column_rank(method: &str) -> (u8, bool) {
     let knn = method.ends_with(PLUS_KNN);
     let head = if method.starts_with(DENSE) {
         0

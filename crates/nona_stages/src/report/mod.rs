@@ -2,15 +2,18 @@
 //! k-NN on the backbone; test MSE ×10³ as mean ± sd over seeds), paired tests across seeds,
 //! plots, and `report.md` saying what was run and what was generated or substituted.
 //!
-//! Files, next to the engine's: `report.md`, `table1.md`, `table1.csv`, `plots/*.png`, and the
+//! Files, next to the engine's: `report.md`, `table1.md`, `table1.csv`, `uncertainty.csv` (per
+//! method and seed: how well the predictions' spread tracks their error), `plots/*.png`, and the
 //! records as Parquet in `metrics/` (one row per method and seed), which `nona report` combines
 //! across runs; its footer keeps the seeds asked for and the missing results, so that a combined
 //! report applies the same rule.
 
 mod collect;
 mod combine;
+mod evidence;
 mod figures;
 mod geometry;
+mod uncertainty;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -27,11 +30,13 @@ use nona_report::markdown::{
     Backbone, DataSource, DatasetRun, GridParameter, RunDescription, Weights, render_report,
 };
 use nona_report::table::{MseRecord, ResultsTable};
+use nona_report::uncertainty::{render_uncertainty, uncertainty_csv};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::geometry::GeometryStage;
 use crate::knn::KnnStage;
+use crate::preprocess::PreprocessStage;
 use crate::train::TrainStage;
 use collect::{DENSE, KNN, KnnRun, NONA, RunResults};
 pub use combine::combine;
@@ -58,6 +63,10 @@ pub struct ReportStage {
     config: ReportConfig,
     with_knn: bool,
     with_geometry: bool,
+    /// The samples table describes the ids in the neighbour evidence.
+    with_preprocess: bool,
+    /// train, and knn, geometry and preprocess when the pipeline has them.
+    inputs: Vec<&'static str>,
     title: String,
     dataset: String,
 }
@@ -201,7 +210,12 @@ impl Stage for ReportStage {
     /// 2: Table 1 shows n where a method is short of the seeds asked for, the Friedman test
     /// uses the seeds every method has, report.md lists missing results and says what was
     /// trained, and the metrics footer records the seeds asked for and the missing results.
-    /// 3: report.md has an "Embedding geometry" section when the pipeline has `[geometry]`.
+    /// 3: report.md ends with an uncertainty section (Spearman's ρ of spread with the absolute
+    /// error and the coverage of ± 2 spread, from the explanations tables), also in
+    /// `uncertainty.csv`, and a neighbour-evidence section (the lowest-, median- and
+    /// highest-error test samples of the first seed's NONA cell with their neighbours; for
+    /// images also `plots/neighbour-evidence.png`); with `[geometry]`, an "Embedding geometry"
+    /// section comes first.
     const VERSION: u32 = 3;
 
     type Config = ReportConfig;
@@ -220,20 +234,22 @@ impl Stage for ReportStage {
                 .unwrap_or_else(|| pipeline.name.clone()),
             with_knn: pipeline.has_stage(KnnStage::NAME),
             with_geometry: pipeline.has_stage(GeometryStage::NAME),
+            with_preprocess: pipeline.has_stage(PreprocessStage::NAME),
+            inputs: [
+                TrainStage::NAME,
+                KnnStage::NAME,
+                GeometryStage::NAME,
+                PreprocessStage::NAME,
+            ]
+            .into_iter()
+            .filter(|&name| name == TrainStage::NAME || pipeline.has_stage(name))
+            .collect(),
             config,
         })
     }
 
-    fn depends_on(&self) -> &'static [&'static str] {
-        const TRAIN: &str = TrainStage::NAME;
-        const KNN: &str = KnnStage::NAME;
-        const GEOMETRY: &str = GeometryStage::NAME;
-        match (self.with_knn, self.with_geometry) {
-            (true, true) => &[TRAIN, KNN, GEOMETRY],
-            (true, false) => &[TRAIN, KNN],
-            (false, true) => &[TRAIN, GEOMETRY],
-            (false, false) => &[TRAIN],
-        }
+    fn depends_on(&self) -> &[&'static str] {
+        &self.inputs
     }
 
     fn fingerprint(&self) -> anyhow::Result<serde_json::Value> {
@@ -357,6 +373,30 @@ impl StageRun for ReportRun<'_> {
         let plots = figures::draw(&out, train, &shown).context("drawing the plots")?;
         let mut report = render_report(&run, &table, &analysis, &plots);
         report.push_str(&geometry::markdown(&self.geometry));
+        let knn = self.stage.with_knn.then(|| ctx.input(KnnStage::NAME));
+        let uncertainty = uncertainty::read(train, knn, &results.methods)
+            .context("scoring the predictions' uncertainty")?;
+        if !report.ends_with("\n\n") {
+            report.push('\n');
+        }
+        report.push_str(&render_uncertainty(&uncertainty, uncertainty::ABSENT));
+        let samples = self
+            .stage
+            .with_preprocess
+            .then(|| ctx.input(PreprocessStage::NAME));
+        let nona_cell = shown
+            .iter()
+            .find(|(name, _)| name.starts_with(NONA))
+            .map(|(name, cell)| (name.as_str(), *cell));
+        report.push('\n');
+        report.push_str(
+            &evidence::section(train, samples, nona_cell, &out)
+                .context("the neighbour evidence")?,
+        );
+        write_atomic(
+            &out.join("uncertainty.csv"),
+            uncertainty_csv(&uncertainty).as_bytes(),
+        )?;
         write_atomic(&out.join(REPORT_FILE), report.as_bytes())?;
         write_atomic(&out.join("table1.md"), table.to_markdown().as_bytes())?;
         write_atomic(&out.join("table1.csv"), table.to_csv().as_bytes())?;
