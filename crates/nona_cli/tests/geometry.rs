@@ -202,6 +202,8 @@ fn every_embedding_source_gets_its_geometry_and_the_report_shows_it() {
         .split("## Embedding geometry")
         .nth(1)
         .expect("the geometry section");
+    // Up to the next section.
+    let section = section.split("\n## ").next().unwrap_or(section);
     assert!(section.contains("| backbone | 2 | 25 |"), "{section}");
     assert!(section.contains("How to read it"), "{section}");
     assert_eq!(
