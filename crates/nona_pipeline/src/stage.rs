@@ -57,6 +57,12 @@ impl StageContext<'_> {
             .path()
     }
 
+    /// The output directory of upstream stage `name`, if the stage declared it as an input
+    /// (for inputs that depend on what the pipeline has).
+    pub fn optional_input(&self, name: &str) -> Option<&Path> {
+        self.inputs.get(name).map(StageDir::path)
+    }
+
     /// Where the engine's files for this stage live.
     pub fn dir_path(&self) -> PathBuf {
         self.dir.path().to_path_buf()

@@ -61,11 +61,8 @@ pub struct ReportConfig {
 /// The report stage.
 pub struct ReportStage {
     config: ReportConfig,
-    with_knn: bool,
-    with_geometry: bool,
-    /// The samples table describes the ids in the neighbour evidence.
-    with_preprocess: bool,
-    /// train, and knn, geometry and preprocess when the pipeline has them.
+    /// train, and knn, geometry and preprocess (whose samples table describes the ids in the
+    /// neighbour evidence) when the pipeline has them.
     inputs: Vec<&'static str>,
     title: String,
     dataset: String,
@@ -232,9 +229,6 @@ impl Stage for ReportStage {
                 .dataset
                 .clone()
                 .unwrap_or_else(|| pipeline.name.clone()),
-            with_knn: pipeline.has_stage(KnnStage::NAME),
-            with_geometry: pipeline.has_stage(GeometryStage::NAME),
-            with_preprocess: pipeline.has_stage(PreprocessStage::NAME),
             inputs: [
                 TrainStage::NAME,
                 KnnStage::NAME,
@@ -279,8 +273,7 @@ impl Stage for ReportStage {
                 .context("reading the train grid from the train stage's record")?;
         let train_grid = nona_train::Grid::new(&spec)?;
         let mut grid = grid_parameters(&train_record.config["grid"]);
-        let knn = if self.with_knn {
-            let dir = ctx.input(KnnStage::NAME);
+        let knn = if let Some(dir) = ctx.optional_input(KnnStage::NAME) {
             let knn = nona_pipeline::engine::RunRecord::load(&dir.join("_record.json"))?;
             let config = &knn.config["knn"];
             grid.extend(
@@ -297,10 +290,9 @@ impl Stage for ReportStage {
             None
         };
         let results = collect::read_results(train, knn.as_ref(), &self.dataset, &train_grid)?;
-        let geometry = if self.with_geometry {
-            geometry::read(ctx.input(GeometryStage::NAME), &results.methods)?
-        } else {
-            Vec::new()
+        let geometry = match ctx.optional_input(GeometryStage::NAME) {
+            Some(dir) => geometry::read(dir, &results.methods)?,
+            None => Vec::new(),
         };
         Ok(ReportRun {
             stage: self,
@@ -373,17 +365,14 @@ impl StageRun for ReportRun<'_> {
         let plots = figures::draw(&out, train, &shown).context("drawing the plots")?;
         let mut report = render_report(&run, &table, &analysis, &plots);
         report.push_str(&geometry::markdown(&self.geometry));
-        let knn = self.stage.with_knn.then(|| ctx.input(KnnStage::NAME));
+        let knn = ctx.optional_input(KnnStage::NAME);
         let uncertainty = uncertainty::read(train, knn, &results.methods)
             .context("scoring the predictions' uncertainty")?;
         if !report.ends_with("\n\n") {
             report.push('\n');
         }
         report.push_str(&render_uncertainty(&uncertainty, uncertainty::ABSENT));
-        let samples = self
-            .stage
-            .with_preprocess
-            .then(|| ctx.input(PreprocessStage::NAME));
+        let samples = ctx.optional_input(PreprocessStage::NAME);
         let nona_cell = shown
             .iter()
             .find(|(name, _)| name.starts_with(NONA))
