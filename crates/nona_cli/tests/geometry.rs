@@ -10,7 +10,7 @@ use std::path::Path;
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{Float64Type, Int64Type};
 use common::{assert_conforms, read, run_in, schema_file, splits_of, stderr};
-use nona_report::geometry::{GeometryDiagnostics, Points};
+use nona_report::geometry::{GeometryDiagnostics, HUBNESS_NEIGHBOURS, Points};
 
 /// (source, cell or −1, seed) → (train_rows, rows, the 16 other numbers in column order).
 type GeometryRows = BTreeMap<(String, i64, i64), (i64, i64, Vec<f64>)>;
@@ -100,9 +100,13 @@ fn expected(
     kept.sort_unstable();
     let points: Vec<&[f32]> = kept.iter().map(|&i| rows[ids[i]].1.as_slice()).collect();
     let labels: Vec<f64> = kept.iter().map(|&i| rows[ids[i]].0).collect();
-    let geometry =
-        GeometryDiagnostics::compute(&Points::from_rows(&points).unwrap(), &labels, seed.into())
-            .unwrap();
+    let geometry = GeometryDiagnostics::compute(
+        &Points::from_rows(&points).unwrap(),
+        &labels,
+        HUBNESS_NEIGHBOURS,
+        seed.into(),
+    )
+    .unwrap();
     (ids.len(), geometry)
 }
 

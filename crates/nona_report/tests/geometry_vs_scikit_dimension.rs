@@ -85,7 +85,8 @@ fn estimators_match_the_python_references_on_every_fixture() {
             .collect();
         assert_eq!(points, Points::from_rows(&as_f64).unwrap(), "{name}");
 
-        let geometry = GeometryDiagnostics::compute(&points, &case.labels, 0).unwrap();
+        let geometry =
+            GeometryDiagnostics::compute(&points, &case.labels, HUBNESS_NEIGHBOURS, 0).unwrap();
         let observed = geometry.observed;
         assert_eq!(geometry.distinct_rows, case.distinct_rows, "{name}");
         let dimension = observed.intrinsic_dimension;
@@ -160,7 +161,7 @@ fn estimators_match_the_python_references_on_every_fixture() {
 fn generated_data_sets_give_their_known_answers() {
     for case in fixtures().cases {
         let points = Points::from_rows(&case.rows).unwrap();
-        let observed = GeometryDiagnostics::compute(&points, &case.labels, 0)
+        let observed = GeometryDiagnostics::compute(&points, &case.labels, HUBNESS_NEIGHBOURS, 0)
             .unwrap()
             .observed;
         for (key, bounds) in &case.known {
@@ -189,7 +190,8 @@ fn controls_are_baselines_on_the_generated_data_sets() {
     // feature-permuted control of a low-dimensional subspace has a higher dimension.
     for case in fixtures().cases {
         let points = Points::from_rows(&case.rows).unwrap();
-        let geometry = GeometryDiagnostics::compute(&points, &case.labels, 3).unwrap();
+        let geometry =
+            GeometryDiagnostics::compute(&points, &case.labels, HUBNESS_NEIGHBOURS, 3).unwrap();
         let (observed, control) = (geometry.observed, geometry.control);
         if case.name.starts_with("linear_subspace") || case.name == "noisy_curve" {
             assert!(

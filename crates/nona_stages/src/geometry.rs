@@ -21,9 +21,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use nona_pipeline::config::{ConfigError, Pipeline};
 use nona_pipeline::{Plan, Stage, StageContext, StageRun, UnitOutput};
-use nona_report::geometry::{
-    GeometryDiagnostics, GeometryEstimates, HUBNESS_NEIGHBOURS, Points, hubness,
-};
+use nona_report::geometry::{GeometryDiagnostics, GeometryEstimates, HUBNESS_NEIGHBOURS, Points};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -76,7 +74,7 @@ pub fn subsample(n: usize, max_rows: usize, seed: u32) -> Vec<usize> {
 }
 
 /// The diagnostics of `features` (row-major, `dim` wide) with `labels`, hubness with `k`
-/// neighbours (the estimators' own k when it is [`HUBNESS_NEIGHBOURS`], else recomputed).
+/// neighbours.
 pub fn diagnostics(
     features: &[f32],
     dim: usize,
@@ -86,12 +84,7 @@ pub fn diagnostics(
 ) -> anyhow::Result<GeometryDiagnostics> {
     let rows: Vec<&[f32]> = features.chunks(dim).collect();
     let points = Points::from_rows(&rows)?;
-    let mut geometry = GeometryDiagnostics::compute(&points, labels, seed)?;
-    if k != HUBNESS_NEIGHBOURS {
-        geometry.observed.hubness = hubness(&points, k);
-        geometry.control.hubness = hubness(&points.feature_permuted(seed), k);
-    }
-    Ok(geometry)
+    Ok(GeometryDiagnostics::compute(&points, labels, k, seed)?)
 }
 
 impl Stage for GeometryStage {
@@ -213,6 +206,8 @@ fn estimate_values(estimates: &GeometryEstimates) -> [f64; 6] {
 
 #[cfg(test)]
 mod tests {
+    use nona_report::geometry::hubness;
+
     use super::*;
 
     #[test]
@@ -235,7 +230,7 @@ mod tests {
         let default = diagnostics(&features, dim, &labels, HUBNESS_NEIGHBOURS, 4).unwrap();
         assert_eq!(
             default,
-            GeometryDiagnostics::compute(&points, &labels, 4).unwrap()
+            GeometryDiagnostics::compute(&points, &labels, HUBNESS_NEIGHBOURS, 4).unwrap()
         );
         let five = diagnostics(&features, dim, &labels, 5, 4).unwrap();
         assert_eq!(five.observed.hubness, hubness(&points, 5));

@@ -29,7 +29,7 @@
 //! // A noiseless line in 3-d, the label running along it.
 //! let rows: Vec<[f32; 3]> = (0..40).map(|i| { let t = i as f32 * 0.1; [t, 2.0 * t, -t] }).collect();
 //! let labels: Vec<f64> = (0..40).map(|i| f64::from(i) * 0.1).collect();
-//! let geometry = GeometryDiagnostics::compute(&Points::from_rows(&rows)?, &labels, 0)?;
+//! let geometry = GeometryDiagnostics::compute(&Points::from_rows(&rows)?, &labels, HUBNESS_NEIGHBOURS, 0)?;
 //! assert!((geometry.observed.participation_ratio - 1.0).abs() < 1e-9);
 //! assert!(geometry.observed.label_smoothness.ratio < 0.1);
 //! assert!(geometry.control.label_smoothness.ratio > 0.5);
@@ -61,7 +61,8 @@ pub struct GeometryEstimates {
     pub participation_ratio: f64,
     /// Nearest-neighbour label gap against a random pair's ([`label_smoothness`]).
     pub label_smoothness: LabelSmoothness,
-    /// Skewness of the 10-occurrence distribution ([`hubness`]).
+    /// Skewness of the k-occurrence distribution ([`hubness`]; k = [`HUBNESS_NEIGHBOURS`]
+    /// unless the caller chose another).
     pub hubness: f64,
 }
 
@@ -85,15 +86,21 @@ pub struct GeometryDiagnostics {
 }
 
 impl GeometryDiagnostics {
-    /// All four numbers of `points` with one `labels` entry per row, and of the controls drawn
-    /// with `seed`; each equals what the single-number function gives for the same input.
-    pub fn compute(points: &Points, labels: &[f64], seed: u64) -> Result<Self, ReportError> {
+    /// All four numbers of `points` with one `labels` entry per row, hubness with `k`
+    /// neighbours (usually [`HUBNESS_NEIGHBOURS`]), and of the controls drawn with `seed`; each
+    /// equals what the single-number function gives for the same input.
+    pub fn compute(
+        points: &Points,
+        labels: &[f64],
+        k: usize,
+        seed: u64,
+    ) -> Result<Self, ReportError> {
         labels::check_labels(labels, points.rows())?;
         let shuffled = shuffled_labels(labels, seed);
-        let observed = scan(points, &[labels, &shuffled], HUBNESS_NEIGHBOURS);
+        let observed = scan(points, &[labels, &shuffled], k);
         let (intrinsic_dimension, distinct_rows) = twonn_reusing(points, &observed);
         let permuted = points.feature_permuted(seed);
-        let permuted_scan = scan(&permuted, &[], HUBNESS_NEIGHBOURS);
+        let permuted_scan = scan(&permuted, &[], k);
         let (control_dimension, _) = twonn_reusing(&permuted, &permuted_scan);
         let nearest_gap = |set: usize| observed.nearest_label_gaps[set];
         Ok(Self {
@@ -186,7 +193,8 @@ mod tests {
     fn diagnostics_equal_the_single_number_functions_on_the_same_inputs() {
         let (points, labels) = sheet();
         let seed = 11;
-        let geometry = GeometryDiagnostics::compute(&points, &labels, seed).unwrap();
+        let geometry =
+            GeometryDiagnostics::compute(&points, &labels, HUBNESS_NEIGHBOURS, seed).unwrap();
         let permuted = points.feature_permuted(seed);
         let shuffled = shuffled_labels(&labels, seed);
         let expected_observed = GeometryEstimates {
@@ -209,14 +217,15 @@ mod tests {
         );
         assert_eq!(
             geometry,
-            GeometryDiagnostics::compute(&points, &labels, seed).unwrap()
+            GeometryDiagnostics::compute(&points, &labels, HUBNESS_NEIGHBOURS, seed).unwrap()
         );
     }
 
     #[test]
     fn controls_sit_where_the_documentation_says() {
         let (points, labels) = sheet();
-        let geometry = GeometryDiagnostics::compute(&points, &labels, 5).unwrap();
+        let geometry =
+            GeometryDiagnostics::compute(&points, &labels, HUBNESS_NEIGHBOURS, 5).unwrap();
         let (observed, control) = (geometry.observed, geometry.control);
         assert!(observed.label_smoothness.ratio < 0.3, "{observed:?}");
         assert!(
@@ -242,14 +251,15 @@ mod tests {
     #[test]
     fn edge_cases_are_errors_or_documented_nan_never_panics() {
         let two = Points::from_rows(&[[0.0f32, 1.0], [1.0, 0.0]]).unwrap();
-        let geometry = GeometryDiagnostics::compute(&two, &[1.0, 2.0], 0).unwrap();
+        let geometry =
+            GeometryDiagnostics::compute(&two, &[1.0, 2.0], HUBNESS_NEIGHBOURS, 0).unwrap();
         assert!(geometry.observed.intrinsic_dimension.is_nan());
         assert!(geometry.observed.hubness.is_nan());
         assert_eq!(geometry.observed.label_smoothness.ratio, 1.0);
         assert!(geometry.observed.participation_ratio.is_finite());
 
         let one = Points::from_rows(&[[0.5f32, 1.0]]).unwrap();
-        let geometry = GeometryDiagnostics::compute(&one, &[3.0], 0).unwrap();
+        let geometry = GeometryDiagnostics::compute(&one, &[3.0], HUBNESS_NEIGHBOURS, 0).unwrap();
         assert!(geometry.observed.intrinsic_dimension.is_nan());
         assert!(geometry.observed.participation_ratio.is_nan());
         assert!(geometry.observed.label_smoothness.ratio.is_nan());
@@ -257,7 +267,8 @@ mod tests {
 
         let equal = Points::from_rows(&[[0.1f32, 0.7, 0.3]; 20]).unwrap();
         let labels: Vec<f64> = (0..20).map(f64::from).collect();
-        let geometry = GeometryDiagnostics::compute(&equal, &labels, 0).unwrap();
+        let geometry =
+            GeometryDiagnostics::compute(&equal, &labels, HUBNESS_NEIGHBOURS, 0).unwrap();
         assert_eq!(geometry.distinct_rows, 1);
         for estimates in [geometry.observed, geometry.control] {
             assert!(estimates.intrinsic_dimension.is_nan());
@@ -269,7 +280,8 @@ mod tests {
 
         let (points, _) = sheet();
         let constant = vec![4.0; points.rows()];
-        let geometry = GeometryDiagnostics::compute(&points, &constant, 0).unwrap();
+        let geometry =
+            GeometryDiagnostics::compute(&points, &constant, HUBNESS_NEIGHBOURS, 0).unwrap();
         assert_eq!(
             geometry.observed.label_smoothness.nearest_neighbour_gap,
             0.0
@@ -277,7 +289,8 @@ mod tests {
         assert!(geometry.observed.label_smoothness.ratio.is_nan());
         assert!(geometry.observed.intrinsic_dimension.is_finite());
 
-        let error = GeometryDiagnostics::compute(&points, &constant[1..], 0).unwrap_err();
+        let error = GeometryDiagnostics::compute(&points, &constant[1..], HUBNESS_NEIGHBOURS, 0)
+            .unwrap_err();
         assert!(
             error
                 .to_string()
