@@ -1,0 +1,6 @@
+//! CPU kernels for the backbones' inference on fixed shapes with weights known at load time.
+//!
+//! One module per kernel. Each SIMD kernel has a scalar reference implementation beside it that
+//! the tests compare against on odd shapes; the instruction set is detected once at run time, and
+//! a portable path serves CPUs without it. Kernels parallelise with rayon on the caller's pool:
+//! the caller decides which pool (the embed stage keeps decoding on a pool of its own).
