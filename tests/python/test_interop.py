@@ -182,6 +182,9 @@ k = [3]
     assert (pl.read_parquet(run / "geometry" / "*.parquet")["rows"] == train_rows).all()
     table1 = pd.read_parquet(run / "report" / "metrics")
     assert set(table1["method"]) == {"Dense", "Dense + k-NN", "NONA", "NONA + k-NN", "k-NN"}
+    scores = pl.read_parquet(run / "report" / "uncertainty" / "*.parquet")
+    assert set(scores["method"]) == {"NONA", "Dense + k-NN", "NONA + k-NN", "k-NN"}
+    assert scores["coverage"].is_between(0, 1).all()
 
     for table_dir, schema_name in [
         (run / "train" / "predictions", "train-predictions"),
@@ -194,6 +197,8 @@ k = [3]
         (run / "knn" / "explanations", "knn-explanations"),
         (run / "geometry", "geometry"),
         (run / "report" / "metrics", "report-metrics"),
+        (run / "report" / "uncertainty", "report-uncertainty"),
+        (run / "report" / "geometry", "report-geometry"),
     ]:
         _assert_matches_schema_file(table_dir, schema_name)
     record_schema = json.loads((SCHEMAS / "run-record.schema.json").read_text())

@@ -180,7 +180,7 @@ fn knn_predictions_come_with_their_k_neighbours_and_weights() {
 }
 
 /// The report's uncertainty section: per method with explanations (NONA, NONA + k-NN,
-/// Dense + k-NN, k-NN) ρ and coverage over both seeds; `uncertainty.csv`'s NONA coverage is the
+/// Dense + k-NN, k-NN) ρ and coverage over both seeds; `report/uncertainty/`'s NONA coverage is the
 /// share of rank-1 test rows of `train/explanations/` with |label − prediction| ≤ 2 × spread.
 /// The neighbour evidence shows three test samples by id (no preprocess stage). Without
 /// explanations tables both sections say so.
@@ -233,27 +233,30 @@ fn the_report_scores_the_spread_and_shows_the_evidence_of_three_predictions() {
             entry.1 += 1;
         }
     }
-    let csv = std::fs::read_to_string(run.join("report/uncertainty.csv")).unwrap();
+    let scores = run.join("report/uncertainty");
+    assert_conforms(&schema_file("report-uncertainty.schema.json"), &scores);
     let mut nona_rows = 0;
-    for line in csv.lines().skip(1) {
-        let fields: Vec<&str> = line.split(',').collect();
-        let [method, seed, rows, rho, share] = fields[..] else {
-            panic!("{line}")
-        };
-        let rho: f64 = rho.parse().unwrap();
-        let share: f64 = share.parse().unwrap();
-        assert!(
-            (-1.0..=1.0).contains(&rho) && (0.0..=1.0).contains(&share),
-            "{line}"
-        );
-        if method == "NONA" {
-            let (covered, total) = coverage[&seed.parse::<i64>().unwrap()];
-            assert_eq!(rows.parse::<usize>().unwrap(), total, "{line}");
-            assert_eq!(share, covered as f64 / total as f64, "{line}");
-            nona_rows += 1;
+    for batch in read(&scores) {
+        let column = |name: &str| batch.column_by_name(name).unwrap().clone();
+        for r in 0..batch.num_rows() {
+            let method = column("method").as_string::<i32>().value(r).to_owned();
+            let seed = column("seed").as_primitive::<Int64Type>().value(r);
+            let rows = column("test_rows").as_primitive::<Int64Type>().value(r);
+            let rho = column("spearman").as_primitive::<Float64Type>().value(r);
+            let share = column("coverage").as_primitive::<Float64Type>().value(r);
+            assert!(
+                (-1.0..=1.0).contains(&rho) && (0.0..=1.0).contains(&share),
+                "{method}, seed {seed}: ρ {rho}, coverage {share}"
+            );
+            if method == "NONA" {
+                let (covered, total) = coverage[&seed];
+                assert_eq!(rows as usize, total, "seed {seed}");
+                assert_eq!(share, covered as f64 / total as f64, "seed {seed}");
+                nona_rows += 1;
+            }
         }
     }
-    assert_eq!(nona_rows, 2, "{csv}");
+    assert_eq!(nona_rows, 2);
 
     let off = run_in(
         tmp.path(),

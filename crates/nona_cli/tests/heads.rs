@@ -450,12 +450,20 @@ fn the_knn_stage_predicts_exactly_what_the_library_does_on_the_same_split() {
     }
 }
 
+/// Table 1, the Friedman test and CD diagram across runs, then the runs' geometry (a and b have
+/// `[geometry]`, c has not) and uncertainty sections side by side, and where their neighbour
+/// evidence is.
 #[test]
 fn reports_of_several_runs_combine_into_one_table_with_a_cd_diagram() {
     let tmp = tempfile::tempdir().unwrap();
     write_embeddings(&tmp.path().join("emb.parquet"), 60, false);
-    write_pipeline(tmp.path(), "base", 2, 2);
+    let pipeline = tmp.path().join("base.toml");
     for (name, seeds) in [("a", "[0, 1]"), ("b", "[2, 3]"), ("c", "[4, 5]")] {
+        write_pipeline(tmp.path(), "base", 2, 2);
+        if name != "c" {
+            let text = std::fs::read_to_string(&pipeline).unwrap();
+            std::fs::write(&pipeline, text + "\n[geometry]\nmax_rows = 40\n").unwrap();
+        }
         let out = run_in(
             tmp.path(),
             &[
@@ -498,6 +506,32 @@ fn reports_of_several_runs_combine_into_one_table_with_a_cd_diagram() {
     assert_eq!(
         table_rows(&tmp.path().join("combined/metrics.parquet")).len(),
         3 * 5 * 2
+    );
+    let geometry = &report[report.find("## Embedding geometry").expect("geometry")..];
+    for dataset in ["set a", "set b"] {
+        assert!(
+            geometry.contains(&format!("| {dataset} | backbone | 2 | 40 |")),
+            "{geometry}"
+        );
+    }
+    assert!(
+        geometry.contains("No geometry for set c (its pipeline has no `[geometry]` section)"),
+        "{geometry}"
+    );
+    let uncertainty = &report[report.find("## Uncertainty").expect("uncertainty")..];
+    for dataset in ["set a", "set b", "set c"] {
+        assert!(
+            uncertainty.contains(&format!("| {dataset} | NONA | 2 |")),
+            "{uncertainty}"
+        );
+    }
+    let evidence = &report[report.find("## Neighbour evidence").expect("evidence")..];
+    assert!(
+        evidence.contains(&format!(
+            "- set b: {}",
+            Path::new("runs-b/base/report/report.md").display()
+        )),
+        "{evidence}"
     );
 
     let missing = run_in(tmp.path(), &["report", "nowhere", "--out", "x"]);
@@ -590,4 +624,9 @@ fn combined_reports_show_and_leave_out_missing_seeds() {
         report.contains("(set a: 2 seeds, set b: 3 seeds, set c: 2 seeds)"),
         "{report}"
     );
+    assert!(
+        report.contains("None of the combined reports has uncertainty scores"),
+        "{report}"
+    );
+    assert!(!report.contains("## Embedding geometry"), "{report}");
 }

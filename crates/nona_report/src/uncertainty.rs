@@ -12,6 +12,8 @@ use crate::table::CellSummary;
 /// How the uncertainty of one method's test predictions of one seed did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UncertaintyRecord {
+    /// Table 1 dataset name.
+    pub dataset: String,
     /// Table 1 method name.
     pub method: String,
     /// Training seed.
@@ -25,9 +27,10 @@ pub struct UncertaintyRecord {
 }
 
 impl UncertaintyRecord {
-    /// Scores one method's test predictions of one seed (`labels`, `predictions`, `spreads`
-    /// aligned by row).
+    /// Scores one method's test predictions of one seed on `dataset` (`labels`, `predictions`,
+    /// `spreads` aligned by row).
     pub fn compute(
+        dataset: &str,
         method: &str,
         seed: u64,
         labels: &[f64],
@@ -55,6 +58,7 @@ impl UncertaintyRecord {
             .filter(|(error, spread)| **error <= 2.0 * **spread)
             .count();
         Ok(Self {
+            dataset: dataset.to_owned(),
             method: method.to_owned(),
             seed,
             rows: errors.len(),
@@ -74,7 +78,8 @@ errors better; 0: no information), and the coverage, the share of test labels in
 narrow, more that it is too wide. Mean ± sd over seeds.";
 
 /// The report's uncertainty section: a table of mean ± sd over seeds per method (`records` in
-/// the order to show), or, when there are none, `absent` (why).
+/// the order to show; with a dataset column when they come from several), or, when there are
+/// none, `absent` (why).
 pub fn render_uncertainty(records: &[UncertaintyRecord], absent: &str) -> String {
     let mut out = String::from("## Uncertainty\n\n");
     if records.is_empty() {
@@ -82,21 +87,35 @@ pub fn render_uncertainty(records: &[UncertaintyRecord], absent: &str) -> String
         return out;
     }
     let _ = writeln!(out, "{EXPLANATION}\n");
-    out.push_str(
-        "| method | seeds | test rows | Spearman ρ(spread, abs error) | coverage ± 2 spread |\n",
-    );
-    out.push_str("|---|---|---|---|---|\n");
-    let mut methods: Vec<&str> = Vec::new();
+    let mut groups: Vec<(&str, &str)> = Vec::new();
     for record in records {
-        if !methods.contains(&record.method.as_str()) {
-            methods.push(&record.method);
+        let group = (record.dataset.as_str(), record.method.as_str());
+        if !groups.contains(&group) {
+            groups.push(group);
         }
     }
-    for method in methods {
-        let rows: Vec<&UncertaintyRecord> = records.iter().filter(|r| r.method == method).collect();
+    let several = groups.iter().any(|(dataset, _)| *dataset != groups[0].0);
+    let dataset_column = if several { "| dataset " } else { "" };
+    let _ = writeln!(
+        out,
+        "{dataset_column}| method | seeds | test rows | Spearman ρ(spread, abs error) | coverage ± 2 spread |"
+    );
+    let _ = writeln!(
+        out,
+        "{}|---|---|---|---|---|",
+        if several { "|---" } else { "" }
+    );
+    for (dataset, method) in groups {
+        let rows: Vec<&UncertaintyRecord> = records
+            .iter()
+            .filter(|r| r.dataset == dataset && r.method == method)
+            .collect();
         let spearman: Vec<f64> = rows.iter().map(|r| r.spearman).collect();
         let coverage: Vec<f64> = rows.iter().map(|r| 100.0 * r.coverage).collect();
         let test_rows: usize = rows.iter().map(|r| r.rows).sum::<usize>() / rows.len();
+        if several {
+            let _ = write!(out, "| {} ", dataset.replace('|', "\\|"));
+        }
         let _ = writeln!(
             out,
             "| {method} | {} | {test_rows} | {} | {} % |",
@@ -132,26 +151,6 @@ fn mean_sd(values: &[f64], decimals: usize) -> String {
     text
 }
 
-/// The records per seed as CSV: `method,seed,test_rows,spearman,coverage` (`spearman` empty
-/// when undefined).
-pub fn uncertainty_csv(records: &[UncertaintyRecord]) -> String {
-    let mut out = String::from("method,seed,test_rows,spearman,coverage\n");
-    for r in records {
-        let rho = if r.spearman.is_nan() {
-            String::new()
-        } else {
-            r.spearman.to_string()
-        };
-        let method = if r.method.contains([',', '"']) {
-            format!("\"{}\"", r.method.replace('"', "\"\""))
-        } else {
-            r.method.clone()
-        };
-        let _ = writeln!(out, "{method},{},{},{rho},{}", r.seed, r.rows, r.coverage);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,7 +163,7 @@ mod tests {
         let predictions = [1.0, 3.0, 1.0, 7.0];
         let spreads = [0.5, 0.4, 1.2, 1.0];
         let record =
-            UncertaintyRecord::compute("NONA", 3, &labels, &predictions, &spreads).unwrap();
+            UncertaintyRecord::compute("d", "NONA", 3, &labels, &predictions, &spreads).unwrap();
         assert_eq!(record.rows, 4);
         assert_eq!(record.coverage, 0.5);
         assert!((record.spearman - 0.6).abs() < 1e-12, "{}", record.spearman);
@@ -173,9 +172,10 @@ mod tests {
     #[test]
     fn the_boundary_counts_as_covered_and_misaligned_input_is_refused() {
         let record =
-            UncertaintyRecord::compute("k-NN", 0, &[0.0, 0.0], &[2.0, 1.0], &[1.0, 0.1]).unwrap();
+            UncertaintyRecord::compute("d", "k-NN", 0, &[0.0, 0.0], &[2.0, 1.0], &[1.0, 0.1])
+                .unwrap();
         assert_eq!(record.coverage, 0.5);
-        let error = UncertaintyRecord::compute("k-NN", 7, &[0.0, 1.0], &[0.0], &[1.0, 1.0])
+        let error = UncertaintyRecord::compute("d", "k-NN", 7, &[0.0, 1.0], &[0.0], &[1.0, 1.0])
             .unwrap_err()
             .to_string();
         assert!(error.contains("k-NN, seed 7"), "{error}");
@@ -184,6 +184,7 @@ mod tests {
     #[test]
     fn the_section_shows_mean_and_sd_per_method_and_says_when_it_has_nothing() {
         let record = |method: &str, seed, spearman, coverage| UncertaintyRecord {
+            dataset: "d".to_owned(),
             method: method.to_owned(),
             seed,
             rows: 10,
@@ -208,7 +209,32 @@ mod tests {
         );
         let empty = render_uncertainty(&[], "No explanations tables.");
         assert_eq!(empty, "## Uncertainty\n\nNo explanations tables.\n");
-        let csv = uncertainty_csv(&records);
-        assert!(csv.contains("\nk-NN,0,10,,1\n"), "{csv}");
+    }
+
+    #[test]
+    fn records_of_several_datasets_get_a_dataset_column() {
+        let record = |dataset: &str, seed, coverage| UncertaintyRecord {
+            dataset: dataset.to_owned(),
+            method: "NONA".to_owned(),
+            seed,
+            rows: 4,
+            spearman: 0.5,
+            coverage,
+        };
+        let records = [
+            record("a", 0, 0.5),
+            record("a", 1, 0.7),
+            record("b", 0, 1.0),
+        ];
+        let section = render_uncertainty(&records, "unused");
+        assert!(section.contains("| dataset | method |"), "{section}");
+        assert!(
+            section.contains("| a | NONA | 2 | 4 | 0.50 ± 0.00 | 60.0 ± 14.1 % |"),
+            "{section}"
+        );
+        assert!(
+            section.contains("| b | NONA | 1 | 4 | 0.50 | 100.0 % |"),
+            "{section}"
+        );
     }
 }

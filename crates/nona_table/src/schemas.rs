@@ -184,6 +184,43 @@ pub fn report_metrics() -> SchemaRef {
     ])
 }
 
+/// The `report` stage's `uncertainty` table: how well the spread of one method's test
+/// predictions tracks their error, one row per (dataset, method, seed).
+pub fn report_uncertainty() -> SchemaRef {
+    schema([
+        utf8("dataset"),
+        utf8("method"),
+        int64("seed"),
+        int64("test_rows"),
+        nullable(float64("spearman")),
+        float64("coverage"),
+    ])
+}
+
+/// The `report` stage's `geometry` table: the diagnostics its "Embedding geometry" section shows,
+/// one row per (dataset, embedding source, seed), sources named as in Table 1.
+pub fn report_geometry() -> SchemaRef {
+    let diagnostics = [
+        "intrinsic_dimension",
+        "participation_ratio",
+        "smoothness_ratio",
+        "hubness",
+    ];
+    let observed = diagnostics.map(float64);
+    let controls = diagnostics.map(|name| float64(&format!("control_{name}")));
+    schema(
+        [
+            utf8("dataset"),
+            utf8("source"),
+            int64("seed"),
+            int64("rows"),
+        ]
+        .into_iter()
+        .chain(observed)
+        .chain(controls),
+    )
+}
+
 /// The `surfaces` stage's `metrics` table: one row per (surface, seed, method).
 pub fn surfaces_metrics() -> SchemaRef {
     let sizes = [
@@ -456,6 +493,8 @@ mod tests {
             ("knn-explanations", knn_explanations()),
             ("geometry", geometry()),
             ("report-metrics", report_metrics()),
+            ("report-uncertainty", report_uncertainty()),
+            ("report-geometry", report_geometry()),
             ("surfaces-metrics", surfaces_metrics()),
             ("surfaces-predictions", surfaces_predictions()),
             ("predict-output", predict_output(true)),

@@ -40,12 +40,14 @@ mod hubness;
 mod labels;
 mod neighbours;
 mod points;
+mod section;
 mod spectrum;
 mod twonn;
 
 pub use hubness::HUBNESS_NEIGHBOURS;
 pub use labels::LabelSmoothness;
 pub use points::{Points, shuffled_labels};
+pub use section::{GeometryRecord, SHOWN_DIAGNOSTICS, render_geometry};
 pub use spectrum::participation_ratio;
 pub use twonn::DISCARD_FRACTION;
 

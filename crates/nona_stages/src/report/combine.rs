@@ -1,5 +1,7 @@
 //! `nona report`: one Table 1 across several runs' reports, with the Friedman / Nemenyi
-//! comparison across datasets and its critical-difference diagram.
+//! comparison across datasets and its critical-difference diagram, then the runs' embedding
+//! geometry and uncertainty sections side by side and where to find each run's neighbour
+//! evidence.
 //!
 //! Missing results follow the report stage's rule: each run's footer says which seeds it asked
 //! for and which results are missing (a report written before it did counts the seeds any of its
@@ -11,13 +13,15 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use nona_pipeline::run_dir::write_atomic;
 use nona_report::analysis::Analysis;
+use nona_report::geometry::{GeometryRecord, render_geometry};
 use nona_report::markdown::{
     Backbone, DataSource, DatasetRun, MissingResult, PlotLink, RunDescription, render_report,
 };
 use nona_report::plots::{CdDiagram, critical_difference_diagram};
 use nona_report::table::{MseRecord, ResultsTable};
+use nona_report::uncertainty::{UncertaintyRecord, render_uncertainty};
 
-use super::{REPORT_FILE, figures::PLOTS_DIR, pairs, records_batch};
+use super::{REPORT_FILE, figures::PLOTS_DIR, geometry, pairs, records_batch, uncertainty};
 
 /// Footer keys the report stage writes so that runs can be combined later.
 pub(super) const KEY_DATASET: &str = "nona.report.dataset";
@@ -35,22 +39,31 @@ struct RunReport {
     /// Seeds the run asked for.
     seeds: Vec<u64>,
     missing: Vec<MissingResult>,
+    /// The report directory.
+    dir: PathBuf,
+    /// Its uncertainty scores; `None` for a report made before nona kept them.
+    uncertainty: Option<Vec<UncertaintyRecord>>,
+    /// Its geometry rows (empty without `[geometry]`).
+    geometry: Vec<GeometryRecord>,
 }
 
-/// The `report/metrics` table of a run, given the run directory, its `report` directory or the
-/// table itself.
-fn metrics_dir(path: &Path) -> PathBuf {
-    for candidate in [path.join("report/metrics"), path.join("metrics")] {
-        if candidate.is_dir() {
-            return candidate;
-        }
+/// A run's report directory, given the run directory, the report directory or its `metrics`
+/// table.
+fn report_dir(path: &Path) -> PathBuf {
+    if path.join("report/metrics").is_dir() {
+        path.join("report")
+    } else if path.join("metrics").is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent()
+            .map_or_else(|| path.to_path_buf(), Path::to_path_buf)
     }
-    path.to_path_buf()
 }
 
 /// Reads one run's Table 1 records, what it was run on and what it is missing.
 fn read_run(path: &Path) -> anyhow::Result<RunReport> {
-    let dir = metrics_dir(path);
+    let report = report_dir(path);
+    let dir = report.join("metrics");
     let table = nona_table::Dataset::open(&dir).with_context(|| {
         format!(
             "{}: not a report (run the report stage first)",
@@ -121,6 +134,18 @@ fn read_run(path: &Path) -> anyhow::Result<RunReport> {
         })?,
         None => short_seeds(&records, &seeds),
     };
+    let uncertainty_dir = report.join(uncertainty::TABLE);
+    let uncertainty = if uncertainty_dir.is_dir() {
+        Some(uncertainty::read_report_table(&uncertainty_dir)?)
+    } else {
+        None
+    };
+    let geometry_dir = report.join(geometry::TABLE);
+    let geometry = if geometry_dir.is_dir() {
+        geometry::read_report_table(&geometry_dir)?
+    } else {
+        Vec::new()
+    };
     Ok(RunReport {
         records,
         dataset: DatasetRun {
@@ -130,8 +155,66 @@ fn read_run(path: &Path) -> anyhow::Result<RunReport> {
         },
         seeds,
         missing,
+        dir: report,
+        uncertainty,
+        geometry,
     })
 }
+
+/// The combined report's sections after Table 1: the runs' embedding geometry and uncertainty
+/// side by side, and where each run's neighbour evidence is.
+fn sections(runs: &[RunReport]) -> String {
+    let geometry: Vec<GeometryRecord> = runs.iter().flat_map(|r| r.geometry.clone()).collect();
+    let mut out = render_geometry(&geometry);
+    if !out.is_empty() {
+        let without: Vec<&str> = runs
+            .iter()
+            .filter(|r| r.geometry.is_empty())
+            .map(|r| r.dataset.name.as_str())
+            .collect();
+        if !without.is_empty() {
+            out.push_str(&format!(
+                "\nNo geometry for {} (its pipeline has no `[geometry]` section).\n",
+                without.join(", ")
+            ));
+        }
+    }
+    let scored: Vec<UncertaintyRecord> = runs
+        .iter()
+        .flat_map(|r| r.uncertainty.clone().unwrap_or_default())
+        .collect();
+    let unscored: Vec<&str> = runs
+        .iter()
+        .filter(|r| r.uncertainty.is_none())
+        .map(|r| r.dataset.name.as_str())
+        .collect();
+    out.push('\n');
+    out.push_str(&render_uncertainty(&scored, UNCERTAINTY_ABSENT));
+    if !scored.is_empty() && !unscored.is_empty() {
+        out.push_str(&format!(
+            "\nNot scored: {} (a report made before nona kept the scores; re-run its report \
+             stage).\n",
+            unscored.join(", ")
+        ));
+    }
+    out.push_str(
+        "\n## Neighbour evidence\n\nThe training cases behind the lowest-, median- and \
+         highest-error test predictions are in each run's report:\n\n",
+    );
+    for run in runs {
+        out.push_str(&format!(
+            "- {}: {}\n",
+            run.dataset.name,
+            run.dir.join(REPORT_FILE).display()
+        ));
+    }
+    out
+}
+
+/// What the uncertainty section says when no combined report has scores.
+const UNCERTAINTY_ABSENT: &str = "None of the combined reports has uncertainty scores: they \
+were made before nona kept them in `report/uncertainty/` (re-run their report stage), or their \
+runs wrote no neighbour explanations.";
 
 /// For a report without a record of its missing results: each method's seeds among `seeds`
 /// that it has no record for (no reason known).
@@ -167,13 +250,15 @@ pub fn combine(runs: &[PathBuf], out: &Path, title: &str) -> anyhow::Result<Stri
     let mut requested = Vec::new();
     let mut missing = Vec::new();
     let mut seeds = Vec::new();
+    let mut found_runs = Vec::new();
     for run in runs {
         let mut found = read_run(run)?;
         records.append(&mut found.records);
         requested.push((found.dataset.name.clone(), found.seeds.len()));
-        seeds.extend(found.seeds);
+        seeds.extend(found.seeds.iter().copied());
         missing.append(&mut found.missing);
-        datasets.push(found.dataset);
+        datasets.push(found.dataset.clone());
+        found_runs.push(found);
     }
     let mut table = ResultsTable::from_records(&records)?;
     for (dataset, count) in &requested {
@@ -209,7 +294,8 @@ pub fn combine(runs: &[PathBuf], out: &Path, title: &str) -> anyhow::Result<Stri
         grid: Vec::new(),
         missing,
     };
-    let report = render_report(&run, &table, &analysis, &plots);
+    let mut report = render_report(&run, &table, &analysis, &plots);
+    report.push_str(&sections(&found_runs));
     write_atomic(&out.join(REPORT_FILE), report.as_bytes())?;
     write_atomic(&out.join("table1.md"), table.to_markdown().as_bytes())?;
     write_atomic(&out.join("table1.csv"), table.to_csv().as_bytes())?;

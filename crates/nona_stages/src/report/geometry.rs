@@ -1,50 +1,40 @@
-//! The report's "Embedding geometry" section, from the `geometry` stage's table: per embedding
-//! source, mean ± sd over seeds of each diagnostic beside its control.
+//! The report's "Embedding geometry" rows: read from the `geometry` stage's table with each
+//! source named as in Table 1, kept as the report's `geometry/` table, and read back from it
+//! by `nona report`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
-use arrow::array::AsArray;
+use arrow::array::{ArrayRef, AsArray, Float64Array, Int64Array, StringArray};
 use arrow::datatypes::Int64Type;
-use nona_report::table::{CellSummary, format_significant};
+use arrow::record_batch::RecordBatch;
+use nona_report::geometry::{GeometryRecord, SHOWN_DIAGNOSTICS};
 
 use crate::train_sources::SOURCE_BACKBONE;
 
-/// The diagnostics shown, as (heading, column); the control's column is `control_<column>`.
-const NUMBERS: [(&str, &str); 4] = [
-    ("intrinsic dimension", "intrinsic_dimension"),
-    ("participation ratio", "participation_ratio"),
-    ("label smoothness", "smoothness_ratio"),
-    ("hubness", "hubness"),
-];
+/// The report's table of them, in the stage directory.
+pub(super) const TABLE: &str = "geometry";
 
-/// One source's rows over seeds: rows used, and each column of [`NUMBERS`] with its control.
-#[derive(Debug, Default)]
-pub(super) struct SourceGeometry {
-    rows: Vec<i64>,
-    /// column → (observed, control) per seed.
-    values: BTreeMap<&'static str, (Vec<f64>, Vec<f64>)>,
-}
-
-/// Reads the geometry table at `dir`: source name (`backbone`, or the cell's Table 1 method
-/// from `methods`) → its rows, sources in table order of first appearance.
-pub(super) fn read(
+/// Reads the geometry stage's table at `dir`: one record per row, on `dataset`, the source
+/// named `backbone` or by its cell's Table 1 method from `methods`.
+pub(super) fn read_stage_table(
     dir: &Path,
+    dataset: &str,
     methods: &BTreeMap<i64, String>,
-) -> anyhow::Result<Vec<(String, SourceGeometry)>> {
-    let dataset = nona_table::Dataset::open(dir)?;
-    let mut sources: Vec<(String, SourceGeometry)> = Vec::new();
-    for batch in dataset.batches() {
+) -> anyhow::Result<Vec<GeometryRecord>> {
+    let table = nona_table::Dataset::open(dir)?;
+    let mut records = Vec::new();
+    for batch in table.batches() {
         let (batch, path) = batch?;
-        let source = nona_table::string_column(&batch, "source", path)?;
+        let sources = nona_table::string_column(&batch, "source", path)?;
         // Null for backbone rows, so read without the not-null check.
         let cells = batch
             .column_by_name("cell")
             .and_then(|column| column.as_primitive_opt::<Int64Type>())
             .ok_or_else(|| anyhow::anyhow!("{}: no int64 column `cell`", path.display()))?;
-        let rows = nona_table::i64_column(&batch, "rows", path)?;
-        for row in 0..batch.num_rows() {
-            let name = if source.value(row) == SOURCE_BACKBONE {
+        let source_of = |row: usize| {
+            if sources.value(row) == SOURCE_BACKBONE {
                 "backbone".to_owned()
             } else {
                 let cell = cells.value(row);
@@ -52,90 +42,83 @@ pub(super) fn read(
                     .get(&cell)
                     .cloned()
                     .unwrap_or_else(|| format!("cell {cell}"))
-            };
-            let index = match sources.iter().position(|(n, _)| *n == name) {
-                Some(index) => index,
-                None => {
-                    sources.push((name, SourceGeometry::default()));
-                    sources.len() - 1
-                }
-            };
-            let geometry = &mut sources[index].1;
-            geometry.rows.push(rows.value(row));
-            for (_, column) in NUMBERS {
-                let observed = nona_table::f64_column(&batch, column, path)?.value(row);
-                let control =
-                    nona_table::f64_column(&batch, &format!("control_{column}"), path)?.value(row);
-                let entry = geometry.values.entry(column).or_default();
-                entry.0.push(observed);
-                entry.1.push(control);
             }
+        };
+        records.extend(rows(&batch, path, |_| dataset.to_owned(), source_of)?);
+    }
+    Ok(records)
+}
+
+/// The report's `geometry` table of `records`.
+pub(super) fn batch(records: &[GeometryRecord]) -> anyhow::Result<RecordBatch> {
+    let strings = |field: fn(&GeometryRecord) -> &str| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(records.iter().map(field)))
+    };
+    let mut columns = vec![
+        strings(|r| &r.dataset),
+        strings(|r| &r.source),
+        Arc::new(Int64Array::from_iter_values(
+            records.iter().map(|r| r.seed as i64),
+        )) as ArrayRef,
+        Arc::new(Int64Array::from_iter_values(records.iter().map(|r| r.rows))),
+    ];
+    for pick in [|pair: (f64, f64)| pair.0, |pair: (f64, f64)| pair.1] {
+        for index in 0..SHOWN_DIAGNOSTICS.len() {
+            columns.push(Arc::new(Float64Array::from_iter_values(
+                records.iter().map(|r| pick(r.values[index])),
+            )));
         }
     }
-    Ok(sources)
+    Ok(RecordBatch::try_new(
+        nona_table::schemas::report_geometry(),
+        columns,
+    )?)
 }
 
-/// `mean ± sd` of `values` (the mean alone for one seed).
-fn summary(values: &[f64]) -> String {
-    let cell = CellSummary::from_values(values);
-    match cell.sd {
-        Some(sd) => format!(
-            "{} ± {}",
-            format_significant(cell.mean),
-            format_significant(sd)
-        ),
-        None => format_significant(cell.mean),
+/// Reads a report's `geometry` table back (`nona report`).
+pub(super) fn read_report_table(dir: &Path) -> anyhow::Result<Vec<GeometryRecord>> {
+    let table = nona_table::Dataset::open(dir)?;
+    let mut records = Vec::new();
+    for batch in table.batches() {
+        let (batch, path) = batch?;
+        let datasets = nona_table::string_column(&batch, "dataset", path)?;
+        let sources = nona_table::string_column(&batch, "source", path)?;
+        records.extend(rows(
+            &batch,
+            path,
+            |row| datasets.value(row).to_owned(),
+            |row| sources.value(row).to_owned(),
+        )?);
     }
+    Ok(records)
 }
 
-/// The rows measured over seeds: `n`, or `min–max` when seeds differ.
-fn row_range(rows: &[i64]) -> String {
-    let (min, max) = (rows.iter().min(), rows.iter().max());
-    match (min, max) {
-        (Some(min), Some(max)) if min != max => format!("{min}–{max}"),
-        (Some(min), _) => min.to_string(),
-        _ => String::new(),
-    }
-}
-
-/// The "Embedding geometry" section (empty without sources).
-pub(super) fn markdown(sources: &[(String, SourceGeometry)]) -> String {
-    if sources.is_empty() {
-        return String::new();
-    }
-    let mut out = String::from(
-        "\n## Embedding geometry\n\n\
-         Training split of each embedding source, mean ± sd over seeds; each number is followed \
-         by its control in parentheses (labels shuffled for label smoothness, every feature \
-         permuted on its own for the others).\n\n\
-         | source | seeds | rows |",
-    );
-    for (heading, _) in NUMBERS {
-        out.push_str(&format!(" {heading} (control) |"));
-    }
-    out.push_str("\n|---|---|---|");
-    out.push_str(&"---|".repeat(NUMBERS.len()));
-    out.push('\n');
-    for (name, geometry) in sources {
-        out.push_str(&format!(
-            "| {} | {} | {} |",
-            name.replace('|', "\\|"),
-            geometry.rows.len(),
-            row_range(&geometry.rows)
+/// The records of one batch of either table (both have `seed`, `rows` and the shown
+/// diagnostics with their controls).
+fn rows(
+    batch: &RecordBatch,
+    path: &Path,
+    dataset_of: impl Fn(usize) -> String,
+    source_of: impl Fn(usize) -> String,
+) -> anyhow::Result<Vec<GeometryRecord>> {
+    let seeds = nona_table::i64_column(batch, "seed", path)?;
+    let sizes = nona_table::i64_column(batch, "rows", path)?;
+    let mut pairs = Vec::new();
+    for (_, column) in SHOWN_DIAGNOSTICS {
+        pairs.push((
+            nona_table::f64_column(batch, column, path)?,
+            nona_table::f64_column(batch, &format!("control_{column}"), path)?,
         ));
-        for (_, column) in NUMBERS {
-            let (observed, control) = &geometry.values[column];
-            out.push_str(&format!(" {} ({}) |", summary(observed), summary(control)));
-        }
-        out.push('\n');
     }
-    out.push_str(
-        "\nHow to read it: a label smoothness (nearest-neighbour label gap over a random pair's) \
-         well below its control, which is about 1, means labels vary smoothly over the \
-         neighbourhoods, so a neighbour vote (k-NN, NONA) has something to go on. An intrinsic \
-         dimension or participation ratio far below its control means the rows lie near a \
-         low-dimensional set; hubness above its control means a few rows are everybody's \
-         neighbours.\n",
-    );
-    out
+    Ok((0..batch.num_rows())
+        .map(|row| GeometryRecord {
+            dataset: dataset_of(row),
+            source: source_of(row),
+            seed: seeds.value(row) as u64,
+            rows: sizes.value(row),
+            values: std::array::from_fn(|index| {
+                (pairs[index].0.value(row), pairs[index].1.value(row))
+            }),
+        })
+        .collect())
 }

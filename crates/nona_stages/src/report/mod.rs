@@ -2,11 +2,12 @@
 //! k-NN on the backbone; test MSE ×10³ as mean ± sd over seeds), paired tests across seeds,
 //! plots, and `report.md` saying what was run and what was generated or substituted.
 //!
-//! Files, next to the engine's: `report.md`, `table1.md`, `table1.csv`, `uncertainty.csv` (per
-//! method and seed: how well the predictions' spread tracks their error), `plots/*.png`, and the
-//! records as Parquet in `metrics/` (one row per method and seed), which `nona report` combines
-//! across runs; its footer keeps the seeds asked for and the missing results, so that a combined
-//! report applies the same rule.
+//! Files, next to the engine's: `report.md`, `table1.md`, `table1.csv`, `plots/*.png`, and as
+//! Parquet, which `nona report` combines across runs: the records in `metrics/` (one row per
+//! method and seed; its footer keeps the seeds asked for and the missing results, so that a
+//! combined report applies the same rule), `uncertainty/` (per method and seed, how well the
+//! predictions' spread tracks their error) and, with `[geometry]`, `geometry/` (the geometry
+//! section's numbers per source and seed).
 
 mod collect;
 mod combine;
@@ -15,6 +16,7 @@ mod figures;
 mod geometry;
 mod uncertainty;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -26,11 +28,12 @@ use nona_pipeline::config::{ConfigError, Pipeline};
 use nona_pipeline::run_dir::write_atomic;
 use nona_pipeline::{Plan, Stage, StageContext, StageRun, UnitOutput};
 use nona_report::analysis::Analysis;
+use nona_report::geometry::{GeometryRecord, render_geometry};
 use nona_report::markdown::{
     Backbone, DataSource, DatasetRun, GridParameter, RunDescription, Weights, render_report,
 };
 use nona_report::table::{MseRecord, ResultsTable};
-use nona_report::uncertainty::{render_uncertainty, uncertainty_csv};
+use nona_report::uncertainty::render_uncertainty;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -77,8 +80,8 @@ pub struct ReportRun<'s> {
     /// Seeds the train grid asked for, in grid order.
     seeds: Vec<u64>,
     grid: Vec<GridParameter>,
-    /// The geometry stage's rows by source, when the pipeline has it.
-    geometry: Vec<(String, geometry::SourceGeometry)>,
+    /// The geometry stage's rows, sources named as in Table 1 (empty without `[geometry]`).
+    geometry: Vec<GeometryRecord>,
 }
 
 impl ReportRun<'_> {
@@ -213,7 +216,10 @@ impl Stage for ReportStage {
     /// highest-error test samples of the first seed's NONA cell with their neighbours; for
     /// images also `plots/neighbour-evidence.png`); with `[geometry]`, an "Embedding geometry"
     /// section comes first.
-    const VERSION: u32 = 3;
+    /// 4: the uncertainty scores are a Parquet table, `uncertainty/`, instead of
+    /// `uncertainty.csv`, and the geometry section's numbers are kept in `geometry/`, so that
+    /// `nona report` carries both sections across runs.
+    const VERSION: u32 = 4;
 
     type Config = ReportConfig;
     type Run<'s> = ReportRun<'s>;
@@ -262,6 +268,17 @@ impl Stage for ReportStage {
         Some("metrics")
     }
 
+    fn tables(&self) -> Vec<(&'static str, SchemaRef)> {
+        let mut tables = vec![(
+            uncertainty::TABLE,
+            nona_table::schemas::report_uncertainty(),
+        )];
+        if self.inputs.contains(&GeometryStage::NAME) {
+            tables.push((geometry::TABLE, nona_table::schemas::report_geometry()));
+        }
+        tables
+    }
+
     /// Reads the train (and knn, geometry) outputs and records: results, what is missing, the grid.
     fn load<'s>(&'s self, ctx: &StageContext) -> anyhow::Result<ReportRun<'s>> {
         let train = ctx.input(TrainStage::NAME);
@@ -291,7 +308,7 @@ impl Stage for ReportStage {
         };
         let results = collect::read_results(train, knn.as_ref(), &self.dataset, &train_grid)?;
         let geometry = match ctx.optional_input(GeometryStage::NAME) {
-            Some(dir) => geometry::read(dir, &results.methods)?,
+            Some(dir) => geometry::read_stage_table(dir, &self.dataset, &results.methods)?,
             None => Vec::new(),
         };
         Ok(ReportRun {
@@ -364,9 +381,9 @@ impl StageRun for ReportRun<'_> {
         let out = ctx.dir_path();
         let plots = figures::draw(&out, train, &shown).context("drawing the plots")?;
         let mut report = render_report(&run, &table, &analysis, &plots);
-        report.push_str(&geometry::markdown(&self.geometry));
+        report.push_str(&render_geometry(&self.geometry));
         let knn = ctx.optional_input(KnnStage::NAME);
-        let uncertainty = uncertainty::read(train, knn, &results.methods)
+        let uncertainty = uncertainty::read(&self.stage.dataset, train, knn, &results.methods)
             .context("scoring the predictions' uncertainty")?;
         if !report.ends_with("\n\n") {
             report.push('\n');
@@ -382,16 +399,18 @@ impl StageRun for ReportRun<'_> {
             &evidence::section(train, samples, nona_cell, &out)
                 .context("the neighbour evidence")?,
         );
-        write_atomic(
-            &out.join("uncertainty.csv"),
-            uncertainty_csv(&uncertainty).as_bytes(),
-        )?;
         write_atomic(&out.join(REPORT_FILE), report.as_bytes())?;
         write_atomic(&out.join("table1.md"), table.to_markdown().as_bytes())?;
         write_atomic(&out.join("table1.csv"), table.to_csv().as_bytes())?;
         ctx.progress.advance(1);
+        let mut tables =
+            BTreeMap::from([(uncertainty::TABLE, vec![uncertainty::batch(&uncertainty)?])]);
+        if !self.geometry.is_empty() {
+            tables.insert(geometry::TABLE, vec![geometry::batch(&self.geometry)?]);
+        }
         Ok(UnitOutput {
             rows: vec![records_batch(&results.records)?],
+            tables,
             ..UnitOutput::default()
         })
     }
