@@ -1,0 +1,490 @@
+//! `nona predict` on raw inputs: a small generated phantom through the shipped
+//! `pipelines/rsna-demo.toml` (EfficientNet-Lite0 with the real weights `make weights` fetches)
+//! up to the train stage, then the saved NONA model on the test split's image files (a glob)
+//! and manifest rows: the same predictions and neighbour evidence as the train stage, bit for
+//! bit; bad files as errors rows; and the refusals of a model whose record differs.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{Float64Type, Int64Type};
+use common::{assert_conforms, error_rows, nona, read, real_weights, schema_file, stderr, stdout};
+
+/// The phantom, its pipeline run up to `train`, and the run's NONA model.
+struct Trained {
+    dir: tempfile::TempDir,
+    phantom: PathBuf,
+    weights: PathBuf,
+    /// `runs/mini/train/models/cell-NNNNN` of the NONA cell, and its cell index.
+    model: PathBuf,
+    cell: i64,
+}
+
+impl Trained {
+    /// `None` (SKIPPED) without the real weights.
+    fn new(test: &str) -> Option<Self> {
+        let weights = real_weights(test, "efficientnet-lite0-57934424.pth")?;
+        let weights_dir = weights.parent().unwrap().to_path_buf();
+        let dir = tempfile::tempdir().unwrap();
+        let phantom = dir.path().join("phantom");
+        let generate = nona()
+            .args(["phantom", "rsna", "--count", "36", "--size", "48", "--out"])
+            .arg(&phantom)
+            .output()
+            .unwrap();
+        assert!(generate.status.success(), "{}", stderr(&generate));
+        std::fs::write(
+            dir.path().join("mini.toml"),
+            format!(
+                r#"extends = "{}"
+name = "mini"
+
+[preprocess.image]
+transforms = [{{ resize = [48, 48] }}, {{ normalize = "half" }}]
+
+[train.grid]
+seeds = 1
+hidden = [16]
+
+[train.grid.optim]
+max_epochs = 4
+"#,
+                Path::new(common::REPO_ROOT)
+                    .join("pipelines/rsna-demo.toml")
+                    .display()
+            ),
+        )
+        .unwrap();
+        let out = nona()
+            .current_dir(dir.path())
+            .env("NONA_RSNA_PHANTOM_ROOT", &phantom)
+            .env("NONA_WEIGHTS_DIR", &weights_dir)
+            .args(["run", "mini.toml", "--stage", "train"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let models = dir.path().join("runs/mini/train/models");
+        let (cell, model) = std::fs::read_dir(&models)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|path| {
+                std::fs::read_to_string(path.join("model.json"))
+                    .unwrap()
+                    .contains("\"head\": \"nona\"")
+            })
+            .map(|path| {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                (name["cell-".len()..].parse().unwrap(), path)
+            })
+            .expect("a NONA model");
+        Some(Self {
+            dir,
+            phantom,
+            weights,
+            model,
+            cell,
+        })
+    }
+
+    fn run(&self) -> PathBuf {
+        self.dir.path().join("runs/mini")
+    }
+
+    /// `nona predict --model MODEL ARGS` in the scratch directory, with no weights directory (the
+    /// model's record says where the weights are).
+    fn predict(&self, model: &Path, args: &[&str]) -> Output {
+        nona()
+            .current_dir(self.dir.path())
+            .env("NONA_WEIGHTS_DIR", self.dir.path().join("no-weights"))
+            .arg("predict")
+            .arg("--model")
+            .arg(model)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// A copy of the NONA model whose `provenance.json` is edited by `edit`.
+    fn edited_model(&self, name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+        let copy = self.dir.path().join(name);
+        std::fs::create_dir_all(&copy).unwrap();
+        for entry in std::fs::read_dir(&self.model).unwrap() {
+            let file = entry.unwrap().path();
+            std::fs::copy(&file, copy.join(file.file_name().unwrap())).unwrap();
+        }
+        let path = copy.join("provenance.json");
+        let mut provenance: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        edit(&mut provenance);
+        std::fs::write(&path, provenance.to_string()).unwrap();
+        copy
+    }
+
+    /// The test split of the NONA cell: id → (label, prediction) from `train/predictions`.
+    fn test_predictions(&self) -> BTreeMap<String, (f64, f64)> {
+        let mut rows = BTreeMap::new();
+        for batch in read(&self.run().join("train/predictions")) {
+            let cells = batch
+                .column_by_name("cell")
+                .unwrap()
+                .as_primitive::<Int64Type>();
+            let ids = batch.column_by_name("id").unwrap().as_string::<i32>();
+            let splits = batch.column_by_name("split").unwrap().as_string::<i32>();
+            let float = |name: &str| {
+                batch
+                    .column_by_name(name)
+                    .unwrap()
+                    .as_primitive::<Float64Type>()
+                    .clone()
+            };
+            let (labels, predictions) = (float("label"), float("prediction"));
+            for r in 0..batch.num_rows() {
+                if cells.value(r) == self.cell && splits.value(r) == "test" {
+                    rows.insert(
+                        ids.value(r).to_owned(),
+                        (labels.value(r), predictions.value(r)),
+                    );
+                }
+            }
+        }
+        rows
+    }
+
+    /// The NONA cell's test rows of `train/explanations`, as [`explanation_rows`] gives them.
+    fn test_explanations(&self) -> BTreeMap<(String, i64), Vec<String>> {
+        explanation_rows(&self.run().join("train/explanations"), |batch, r| {
+            let cells = batch
+                .column_by_name("cell")
+                .unwrap()
+                .as_primitive::<Int64Type>();
+            let splits = batch.column_by_name("split").unwrap().as_string::<i32>();
+            cells.value(r) == self.cell && splits.value(r) == "test"
+        })
+    }
+}
+
+/// (id, rank) → the values of the evidence columns (bits of the floats), of the rows of the
+/// explanations table at `path` that `keep` accepts.
+fn explanation_rows(
+    path: &Path,
+    keep: impl Fn(&arrow::record_batch::RecordBatch, usize) -> bool,
+) -> BTreeMap<(String, i64), Vec<String>> {
+    let mut rows = BTreeMap::new();
+    for batch in read(path) {
+        let ids = batch.column_by_name("id").unwrap().as_string::<i32>();
+        let ranks = batch
+            .column_by_name("rank")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        for r in (0..batch.num_rows()).filter(|&r| keep(&batch, r)) {
+            let mut values = Vec::new();
+            for name in [
+                "prediction",
+                "spread",
+                "top_k_mass",
+                "entropy",
+                "neighbour_label",
+                "weight",
+                "similarity",
+            ] {
+                let column = batch
+                    .column_by_name(name)
+                    .unwrap()
+                    .as_primitive::<Float64Type>();
+                values.push(format!("{name}={:#x}", column.value(r).to_bits()));
+            }
+            let neighbour = batch
+                .column_by_name("neighbour_id")
+                .unwrap()
+                .as_string::<i32>();
+            values.push(format!("neighbour={}", neighbour.value(r)));
+            rows.insert((ids.value(r).to_owned(), ranks.value(r)), values);
+        }
+    }
+    rows
+}
+
+/// id → (prediction, spread, label) of a predict output file.
+fn predicted(path: &Path) -> BTreeMap<String, (f64, Option<f64>, Option<f64>)> {
+    let mut rows = BTreeMap::new();
+    for batch in read(path) {
+        let ids = batch.column_by_name("id").unwrap().as_string::<i32>();
+        let float = |name: &str| {
+            batch
+                .column_by_name(name)
+                .map(|c| c.as_primitive::<Float64Type>().clone())
+        };
+        let (predictions, spreads, labels) = (
+            float("prediction").unwrap(),
+            float("spread").unwrap(),
+            float("label"),
+        );
+        for r in 0..batch.num_rows() {
+            rows.insert(
+                ids.value(r).to_owned(),
+                (
+                    predictions.value(r),
+                    (!spreads.is_null(r)).then(|| spreads.value(r)),
+                    labels.as_ref().map(|l| l.value(r)),
+                ),
+            );
+        }
+    }
+    rows
+}
+
+#[test]
+fn predict_on_raw_files_and_manifest_rows_gives_the_train_stage_predictions_bit_for_bit() {
+    let Some(trained) = Trained::new(
+        "predict_on_raw_files_and_manifest_rows_gives_the_train_stage_predictions_bit_for_bit",
+    ) else {
+        return;
+    };
+    let expected = trained.test_predictions();
+    assert!(expected.len() >= 5, "{expected:?}");
+    let expected_evidence = trained.test_explanations();
+    assert_eq!(expected_evidence.len(), 5 * expected.len());
+
+    // A folder of new files: the test split's images, one corrupt image, one that is no image.
+    let new = trained.dir.path().join("new");
+    std::fs::create_dir_all(&new).unwrap();
+    let images = trained.phantom.join("boneage-training-dataset");
+    for id in expected.keys() {
+        std::fs::copy(
+            images.join(format!("{id}.png")),
+            new.join(format!("{id}.png")),
+        )
+        .unwrap();
+    }
+    std::fs::write(new.join("broken.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
+    let out = trained.predict(
+        &trained.model,
+        &["--input", "new/*.png", "--output", "from-files.parquet"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert!(
+        printed.contains(&format!("{} predictions", expected.len())),
+        "{printed}"
+    );
+    assert!(printed.contains("1 input failed"), "{printed}");
+    let output = trained.dir.path().join("from-files.parquet");
+    let got = predicted(&output);
+    assert_eq!(got.len(), expected.len());
+    for (id, (_, prediction)) in &expected {
+        let (got_prediction, spread, label) = got[&format!("{id}.png")];
+        assert_eq!(
+            got_prediction.to_bits(),
+            prediction.to_bits(),
+            "{id}: {got_prediction} vs {prediction}"
+        );
+        assert!(spread.is_some_and(|s| s > 0.0), "NONA gives a spread");
+        assert_eq!(label, None, "files have no labels");
+    }
+    let evidence = explanation_rows(
+        &trained.dir.path().join("from-files.explanations.parquet"),
+        |_, _| true,
+    );
+    let renamed: BTreeMap<(String, i64), Vec<String>> = evidence
+        .into_iter()
+        .map(|((id, rank), row)| ((id.trim_end_matches(".png").to_owned(), rank), row))
+        .collect();
+    assert_eq!(renamed, expected_evidence);
+    let errors = error_rows(&trained.dir.path().join("from-files.errors.parquet"));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, "broken.png");
+    assert!(errors[0].1.ends_with("new/broken.png"), "{errors:?}");
+    // Without labels, the documented columns less `label`.
+    for (table, schema) in [
+        ("from-files.parquet", "predict-output"),
+        ("from-files.explanations.parquet", "predict-explanations"),
+    ] {
+        let names: Vec<String> = read(&trained.dir.path().join(table))[0]
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let documented: Vec<String> = schema_file(&format!("{schema}.schema.json"))
+            .columns
+            .into_iter()
+            .map(|c| c.name)
+            .filter(|name| name != "label")
+            .collect();
+        assert_eq!(names, documented, "{table}");
+    }
+    assert_errors_columns(&trained.dir.path().join("from-files.errors.parquet"));
+
+    // A manifest with the training pipeline's columns, in the RSNA layout: ids, labels, and a
+    // row whose file is missing.
+    let mut csv = String::from("id,boneage,male\n");
+    for (id, (label, _)) in expected.iter().rev() {
+        csv.push_str(&format!("{id},{label},True\n"));
+    }
+    csv.push_str("gone,12,False\n");
+    let manifest_dir = trained.dir.path().join("clinic");
+    std::fs::create_dir_all(manifest_dir.join("boneage-training-dataset")).unwrap();
+    for id in expected.keys() {
+        std::fs::copy(
+            images.join(format!("{id}.png")),
+            manifest_dir.join(format!("boneage-training-dataset/{id}.png")),
+        )
+        .unwrap();
+    }
+    std::fs::write(manifest_dir.join("new.csv"), csv).unwrap();
+    let out = trained.predict(
+        &trained.model,
+        &[
+            "--manifest",
+            "clinic/new.csv",
+            "--output",
+            "from-manifest.parquet",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = predicted(&trained.dir.path().join("from-manifest.parquet"));
+    assert_eq!(got.len(), expected.len());
+    for (id, (label, prediction)) in &expected {
+        let (got_prediction, _, got_label) = got[id];
+        assert_eq!(got_prediction.to_bits(), prediction.to_bits(), "{id}");
+        assert_eq!(got_label, Some(*label));
+    }
+    let evidence = explanation_rows(
+        &trained
+            .dir
+            .path()
+            .join("from-manifest.explanations.parquet"),
+        |_, _| true,
+    );
+    assert_eq!(evidence, expected_evidence);
+    let errors = error_rows(&trained.dir.path().join("from-manifest.errors.parquet"));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, "gone");
+    assert!(errors[0].2.contains("cannot read file"), "{errors:?}");
+    for (table, schema) in [
+        ("from-manifest.parquet", "predict-output"),
+        ("from-manifest.explanations.parquet", "predict-explanations"),
+    ] {
+        assert_conforms(
+            &schema_file(&format!("{schema}.schema.json")),
+            &trained.dir.path().join(table),
+        );
+    }
+    assert_errors_columns(&trained.dir.path().join("from-manifest.errors.parquet"));
+}
+
+/// The errors file of `nona predict` has the errors table's columns (its footer is predict's,
+/// not a pipeline stage's).
+fn assert_errors_columns(path: &Path) {
+    let table = nona_table::Dataset::open(path).unwrap();
+    let problems: Vec<String> = schema_file("errors.schema.json")
+        .violations(&table.schema(), table.metadata())
+        .into_iter()
+        .filter(|p| !p.starts_with("footer metadata"))
+        .collect();
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(
+        table.metadata()["nona.input"].ends_with(".csv")
+            || table.metadata()["nona.input"].ends_with("*.png")
+    );
+}
+
+#[test]
+fn predict_refuses_a_model_whose_record_differs_and_says_what_differs() {
+    let Some(trained) =
+        Trained::new("predict_refuses_a_model_whose_record_differs_and_says_what_differs")
+    else {
+        return;
+    };
+    let input = [
+        "--input",
+        "phantom/boneage-training-dataset/*.png",
+        "--output",
+        "out.parquet",
+    ];
+    let refused = |model: &Path, extra: &[&str]| -> String {
+        let args: Vec<&str> = input.iter().chain(extra).copied().collect();
+        let out = trained.predict(model, &args);
+        assert!(!out.status.success(), "{}", stdout(&out));
+        assert!(!trained.dir.path().join("out.parquet").exists());
+        stderr(&out)
+    };
+
+    // Weights whose SHA-256 is not the record's: both hashes and the file are named.
+    let other_hash = "0".repeat(64);
+    let model = trained.edited_model("other-hash", |p| {
+        p["weights"]["sha256"] = other_hash.clone().into()
+    });
+    let message = refused(&model, &[]);
+    assert!(message.contains(&other_hash), "{message}");
+    assert!(
+        message.contains(
+            &trained
+                .weights
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        ),
+        "{message}"
+    );
+    assert!(message.contains("SHA-256"), "{message}");
+
+    // A backbone this nona does not know.
+    let model = trained.edited_model("unknown-backbone", |p| {
+        p["embed"]["backbone"] = "vit_h14".into()
+    });
+    let message = refused(&model, &[]);
+    assert!(
+        message.contains("backbone `vit_h14`, which this nona does not know"),
+        "{message}"
+    );
+
+    // A pipeline that embeds differently: its backbone and its transforms are named.
+    std::fs::write(
+        trained.dir.path().join("other.toml"),
+        format!(
+            "extends = \"{}\"\n[preprocess.image]\ntransforms = [{{ resize = [32, 32] }}, {{ normalize = \"half\" }}]\n",
+            Path::new(common::REPO_ROOT).join("pipelines/rsna.toml").display()
+        ),
+    )
+    .unwrap();
+    let message = refused(&trained.model, &["--pipeline", "other.toml"]);
+    assert!(
+        message
+            .contains("`embed.backbone` is \"efficientnet_lite0\" for the model but \"resnet18\""),
+        "{message}"
+    );
+    assert!(message.contains("`preprocess.image`"), "{message}");
+
+    // A model saved before provenance.json.
+    let model = trained.edited_model("old", |_| {});
+    std::fs::remove_file(model.join("provenance.json")).unwrap();
+    let message = refused(&model, &[]);
+    assert!(message.contains("has no provenance.json"), "{message}");
+    assert!(message.contains("Re-run the train stage"), "{message}");
+
+    // Weights no longer where training found them, and none in the weights folder: where to put
+    // them, as the embed stage says.
+    let model = trained.edited_model("moved-weights", |p| {
+        p["weights"]["path"] = "/nowhere/lite0.pth".into()
+    });
+    let message = refused(&model, &[]);
+    assert!(
+        message.contains("no weights for backbone `efficientnet_lite0`: put"),
+        "{message}"
+    );
+    assert!(
+        message.contains("no-weights/efficientnet-lite0-57934424.pth) in place"),
+        "{message}"
+    );
+
+    // The same model with the weights given is not refused.
+    let weights = trained.weights.display().to_string();
+    let out = trained.predict(&model, &[&input[..], &["--weights", &weights]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+}
