@@ -487,4 +487,15 @@ fn predict_refuses_a_model_whose_record_differs_and_says_what_differs() {
     let weights = trained.weights.display().to_string();
     let out = trained.predict(&model, &[&input[..], &["--weights", &weights]].concat());
     assert!(out.status.success(), "{}", stderr(&out));
+
+    // Nor is the training pipeline itself.
+    let out = trained.predict(
+        &trained.model,
+        &[
+            &input[..],
+            &["--pipeline", "mini.toml", "--weights", &weights],
+        ]
+        .concat(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
 }

@@ -89,26 +89,26 @@ pub fn predict(
         model: &model,
         path: output,
     };
-    match input {
+    let raw = match input {
         PredictInput::Embeddings { table, columns } => {
             let provenance = Provenance::load(model_dir).ok();
             let top_k = top_k.unwrap_or(provenance.map_or(DEFAULT_TOP_K, |p| p.explain_top_k));
             let rows = rows_of_table(table, columns, model.input_dim())?;
-            outputs.write(&rows, &table.display().to_string(), top_k, &[])
+            return outputs.write(&rows, &table.display().to_string(), top_k, &[]);
         }
-        PredictInput::Manifest(_) | PredictInput::Files(_) => {
-            let provenance = Provenance::load(model_dir)?;
-            anyhow::ensure!(
-                provenance.embedding_dim == model.input_dim(),
-                "{}: provenance.json records {}-wide embeddings, but the model takes {}",
-                model_dir.display(),
-                provenance.embedding_dim,
-                model.input_dim()
-            );
-            let top_k = top_k.unwrap_or(provenance.explain_top_k);
-            raw::predict(&provenance, input, raw_options, &outputs, top_k)
-        }
-    }
+        PredictInput::Manifest(path) => raw::RawInput::Manifest(path),
+        PredictInput::Files(pattern) => raw::RawInput::Files(pattern),
+    };
+    let provenance = Provenance::load(model_dir)?;
+    anyhow::ensure!(
+        provenance.embedding_dim == model.input_dim(),
+        "{}: provenance.json records {}-wide embeddings, but the model takes {}",
+        model_dir.display(),
+        provenance.embedding_dim,
+        model.input_dim()
+    );
+    let top_k = top_k.unwrap_or(provenance.explain_top_k);
+    raw::predict(&provenance, &raw, raw_options, &outputs, top_k)
 }
 
 /// Neighbours kept per prediction when neither the caller nor the model's record says.

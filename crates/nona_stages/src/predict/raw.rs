@@ -11,14 +11,15 @@ use nona_datasets::DatasetConfig;
 use nona_pipeline::RowError;
 use nona_pipeline::progress::Progress;
 
+use super::RawOptions;
 use super::output::{Outputs, Predicted, Rows};
 use super::record::{self, Rebuilt};
-use super::{PredictInput, RawOptions};
 use crate::modality::Sample;
 use crate::preprocess::{parse_label, sample_file};
 use crate::train::provenance::Provenance;
 
 /// One input before its checks: a manifest row or a matched file.
+#[derive(Debug)]
 struct RawRow {
     id: Option<String>,
     input: Option<String>,
@@ -28,6 +29,14 @@ struct RawRow {
     source: String,
     /// Why the manifest row could not be read.
     problem: Option<String>,
+}
+
+/// Raw inputs.
+pub(super) enum RawInput<'a> {
+    /// [`super::PredictInput::Manifest`].
+    Manifest(&'a Path),
+    /// [`super::PredictInput::Files`].
+    Files(&'a str),
 }
 
 /// Where raw inputs are: their folder (relative sample paths start there) and their rows.
@@ -43,29 +52,27 @@ struct RawSource {
 /// Predicts for raw `input` with the embed stage the model's `provenance` records.
 pub(super) fn predict(
     provenance: &Provenance,
-    input: &PredictInput,
+    input: &RawInput,
     options: &RawOptions,
     outputs: &Outputs,
     top_k: usize,
 ) -> anyhow::Result<Predicted> {
     let (source, description) = match input {
-        PredictInput::Manifest(path) => (manifest_source(path)?, path.display().to_string()),
-        PredictInput::Files(pattern) => (glob_source(pattern)?, (*pattern).to_owned()),
-        PredictInput::Embeddings { .. } => unreachable!("embeddings tables are not raw inputs"),
+        RawInput::Manifest(path) => (manifest_source(path)?, path.display().to_string()),
+        RawInput::Files(pattern) => (glob_source(pattern)?, (*pattern).to_owned()),
     };
     let rebuilt = record::rebuild(provenance, options, &source.root, &source.manifest)?;
     let dataset = &rebuilt.dataset;
     let (rows, has_label) = match input {
-        PredictInput::Manifest(path) => read_manifest(path, dataset)?,
-        PredictInput::Files(pattern) => {
+        RawInput::Manifest(path) => read_manifest(path, dataset)?,
+        RawInput::Files(pattern) => {
             anyhow::ensure!(
                 rebuilt.stage.sample_root().is_some(),
                 "the model reads texts from the manifest's `{}` column, not files: pass them with --manifest",
                 dataset.input_column
             );
-            (matched_files(pattern, &source.root)?, false)
+            (matched_files(pattern)?, false)
         }
-        PredictInput::Embeddings { .. } => unreachable!(),
     };
     let source = RawSource {
         has_label,
@@ -122,12 +129,17 @@ fn manifest_source(path: &Path) -> anyhow::Result<RawSource> {
     })
 }
 
-/// A glob's base: the folder before its first wildcard.
-fn glob_source(pattern: &str) -> anyhow::Result<RawSource> {
-    let base: PathBuf = Path::new(pattern)
+/// The folder of a glob before its first wildcard (empty: the working directory).
+fn glob_base(pattern: &str) -> PathBuf {
+    Path::new(pattern)
         .components()
         .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
-        .collect();
+        .collect()
+}
+
+/// A glob's base, where its files' ids start.
+fn glob_source(pattern: &str) -> anyhow::Result<RawSource> {
+    let base = glob_base(pattern);
     let base = if base.as_os_str().is_empty() {
         PathBuf::from(".")
     } else {
@@ -179,13 +191,9 @@ fn read_manifest(path: &Path, dataset: &DatasetConfig) -> anyhow::Result<(Vec<Ra
     Ok((rows, has_label))
 }
 
-/// The files `pattern` matches, sorted, each with its path relative to `root` (the glob's
-/// base) as id.
-fn matched_files(pattern: &str, root: &Path) -> anyhow::Result<Vec<RawRow>> {
-    let base = Path::new(pattern)
-        .components()
-        .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
-        .collect::<PathBuf>();
+/// The files `pattern` matches, sorted, each with its path relative to the glob's base as id.
+fn matched_files(pattern: &str) -> anyhow::Result<Vec<RawRow>> {
+    let base = glob_base(pattern);
     let mut files = Vec::new();
     for entry in glob::glob(pattern).map_err(|e| anyhow!("bad glob `{pattern}`: {e}"))? {
         let path = entry.map_err(|e| anyhow!("listing `{pattern}`: {e}"))?;
@@ -200,7 +208,7 @@ fn matched_files(pattern: &str, root: &Path) -> anyhow::Result<Vec<RawRow>> {
             .join("/");
         files.push(RawRow {
             id: Some(id),
-            input: Some(root.join(relative).display().to_string()),
+            input: Some(std::path::absolute(&path)?.display().to_string()),
             label: None,
             source: path.display().to_string(),
             problem: None,
@@ -219,74 +227,111 @@ fn check_rows(
     source: &RawSource,
     rebuilt: &Rebuilt,
 ) -> (Vec<Sample>, Vec<RowError>) {
-    let dataset = &rebuilt.dataset;
     let mut first_seen: HashMap<String, String> = HashMap::new();
     let mut samples = Vec::new();
     let mut errors = Vec::new();
     for (index, row) in rows.into_iter().enumerate() {
-        let fail = |message: String| RowError {
-            id: row.id.clone(),
-            source: row.source.clone(),
-            message,
-        };
-        let checked = (|| {
-            if let Some(problem) = &row.problem {
-                return Err(fail(problem.clone()));
-            }
-            let column = |name: &str| format!("column `{name}`");
-            let id = row
-                .id
-                .clone()
-                .ok_or_else(|| fail(format!("empty id ({})", column(&dataset.id_column))))?;
-            if let Some(first) = first_seen.get(&id) {
-                return Err(fail(format!("duplicate id `{id}` (first seen at {first})")));
-            }
-            first_seen.insert(id.clone(), row.source.clone());
-            let label = match &row.label {
-                None => f64::NAN,
-                Some(text) => {
-                    let field = column(&dataset.label_column);
-                    let text = text
-                        .as_deref()
-                        .ok_or_else(|| fail(format!("missing label ({field})")))?;
-                    parse_label(text, dataset.label_transform, &field).map_err(fail)?
-                }
-            };
-            let raw = row
-                .input
-                .as_deref()
-                .ok_or_else(|| fail(format!("empty input ({})", column(&dataset.input_column))))?;
-            let input = match rebuilt.stage.sample_root() {
-                Some(root) => {
-                    let relative = match &dataset.input_template {
-                        Some(template) if source.templated => template.replace("{}", raw),
-                        _ => raw.to_owned(),
-                    };
-                    sample_file(&relative, dataset.modality, root)
-                        .map_err(|problem| problem.into_row(row.id.clone(), &row.source))?
-                        .display()
-                        .to_string()
-                }
-                None if raw.trim().is_empty() => {
-                    return Err(fail(format!(
-                        "empty or whitespace-only text ({})",
-                        column(&dataset.input_column)
-                    )));
-                }
-                None => raw.to_owned(),
-            };
-            Ok(Sample {
+        match check_row(&row, source, rebuilt, &mut first_seen) {
+            Ok((id, input, label)) => samples.push(Sample {
                 id,
                 input,
                 label,
                 group: None,
                 source_row: index as i64,
-            })
-        })();
-        match checked {
-            Ok(sample) => samples.push(sample),
+            }),
             Err(error) => errors.push(error),
         }
     }
     (samples, errors)
+}
+
+/// The id, input and label (NaN without a label column) of `row`, or its errors row;
+/// `first_seen` holds where each id was first seen.
+fn check_row(
+    row: &RawRow,
+    source: &RawSource,
+    rebuilt: &Rebuilt,
+    first_seen: &mut HashMap<String, String>,
+) -> Result<(String, String, f64), RowError> {
+    let dataset = &rebuilt.dataset;
+    let fail = |message: String| RowError {
+        id: row.id.clone(),
+        source: row.source.clone(),
+        message,
+    };
+    if let Some(problem) = &row.problem {
+        return Err(fail(problem.clone()));
+    }
+    let column = |name: &str| format!("column `{name}`");
+    let id = row
+        .id
+        .clone()
+        .ok_or_else(|| fail(format!("empty id ({})", column(&dataset.id_column))))?;
+    if let Some(first) = first_seen.get(&id) {
+        return Err(fail(format!("duplicate id `{id}` (first seen at {first})")));
+    }
+    first_seen.insert(id.clone(), row.source.clone());
+    let label = match &row.label {
+        None => f64::NAN,
+        Some(text) => {
+            let field = column(&dataset.label_column);
+            let text = text
+                .as_deref()
+                .ok_or_else(|| fail(format!("missing label ({field})")))?;
+            parse_label(text, dataset.label_transform, &field).map_err(fail)?
+        }
+    };
+    let raw = row
+        .input
+        .as_deref()
+        .ok_or_else(|| fail(format!("empty input ({})", column(&dataset.input_column))))?;
+    let input = match rebuilt.stage.sample_root() {
+        Some(root) => {
+            let relative = match &dataset.input_template {
+                Some(template) if source.templated => template.replace("{}", raw),
+                _ => raw.to_owned(),
+            };
+            sample_file(&relative, dataset.modality, root)
+                .map_err(|problem| problem.into_row(row.id.clone(), &row.source))?
+                .display()
+                .to_string()
+        }
+        None if raw.trim().is_empty() => {
+            return Err(fail(format!(
+                "empty or whitespace-only text ({})",
+                column(&dataset.input_column)
+            )));
+        }
+        None => raw.to_owned(),
+    };
+    Ok((id, input, label))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ids are paths relative to the folder before the first wildcard, `/`-separated, sorted;
+    /// folders that match are not inputs.
+    #[test]
+    fn a_globs_files_are_named_from_its_base() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().join("photos");
+        std::fs::create_dir_all(base.join("b/c.png")).unwrap();
+        std::fs::create_dir_all(base.join("a")).unwrap();
+        for file in ["z.png", "a/2.png", "a/1.png", "a/note.txt"] {
+            std::fs::write(base.join(file), b"x").unwrap();
+        }
+        let pattern = format!("{}/**/*.png", base.display());
+        let files = matched_files(&pattern).unwrap();
+        let ids: Vec<&str> = files.iter().filter_map(|f| f.id.as_deref()).collect();
+        assert_eq!(ids, ["a/1.png", "a/2.png", "z.png"]);
+        assert_eq!(
+            files[0].input.as_deref(),
+            Some(base.join("a/1.png").display().to_string().as_str())
+        );
+        assert_eq!(glob_source(&pattern).unwrap().root, base);
+        let none = matched_files(&format!("{}/*.jpg", base.display())).unwrap_err();
+        assert!(none.to_string().starts_with("no file matches"), "{none}");
+    }
 }

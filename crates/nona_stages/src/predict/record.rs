@@ -99,18 +99,25 @@ pub(super) fn rebuild(
         .ok_or_else(|| anyhow!("{} has no [embed] section", file.display()))?;
     let stage = EmbedStage::build(config, &pipeline)
         .map_err(|errors| config_error(file, options, ConfigErrors { errors }))?;
-    refuse_other_file(
-        "weights",
-        provenance.weights.as_ref(),
-        stage.weights_file()?.map(|w| (&w.path, &w.sha256)),
-        "--weights",
-    )?;
-    refuse_other_file(
-        "tokenizer",
-        provenance.tokenizer.as_ref(),
-        stage.tokenizer_file()?.map(|t| (&t.path, &t.sha256)),
-        "--tokenizer",
-    )?;
+    match (&provenance.weights, stage.weights_file()?) {
+        (Some(recorded), Some(found)) => {
+            refuse_other_digest("weights", recorded, &found.path, &found.sha256)?;
+        }
+        (Some(recorded), None) => anyhow::bail!(
+            "refusing to predict: the model's training embeddings were made with the weights {} (SHA-256 {}), but {} gives synthetic weights",
+            recorded.path.display(),
+            recorded.sha256,
+            file.display()
+        ),
+        (None, Some(found)) => anyhow::bail!(
+            "refusing to predict: the model's training embeddings were made with synthetic weights, but these inputs would be embedded with {}",
+            found.path.display()
+        ),
+        (None, None) => {}
+    }
+    if let (Some(recorded), Some(found)) = (&provenance.tokenizer, stage.tokenizer_file()?) {
+        refuse_other_digest("tokenizer", recorded, &found.path, &found.sha256)?;
+    }
     Ok(Rebuilt {
         stage,
         dataset,
@@ -263,32 +270,22 @@ fn show(value: &Value) -> String {
     }
 }
 
-/// Refuses a weights file or tokenizer (`what`, given by `flag`) whose SHA-256 differs from the
-/// recorded one.
-fn refuse_other_file(
+/// Refuses the `weights` or `tokenizer` file at `path` when its SHA-256 is not the recorded
+/// one, naming both digests and both files.
+fn refuse_other_digest(
     what: &str,
-    recorded: Option<&RecordedFile>,
-    found: Option<(&PathBuf, &String)>,
-    flag: &str,
+    recorded: &RecordedFile,
+    path: &Path,
+    sha256: &str,
 ) -> anyhow::Result<()> {
-    match (recorded, found) {
-        (Some(recorded), Some((path, sha256))) if *sha256 != recorded.sha256 => Err(anyhow!(
-            "refusing to predict: the {what} file {} has SHA-256 {sha256}, but the model's training embeddings were made with {what} of SHA-256 {} ({}); pass that file with {flag}",
-            path.display(),
-            recorded.sha256,
-            recorded.path.display()
-        )),
-        (Some(recorded), None) if what == "weights" => Err(anyhow!(
-            "refusing to predict: the model's training embeddings were made with the weights {} (SHA-256 {}), but these inputs would be embedded with synthetic weights",
-            recorded.path.display(),
-            recorded.sha256
-        )),
-        (None, Some((path, _))) if what == "weights" => Err(anyhow!(
-            "refusing to predict: the model's training embeddings were made with synthetic weights, but these inputs would be embedded with {}",
-            path.display()
-        )),
-        _ => Ok(()),
-    }
+    anyhow::ensure!(
+        sha256 == recorded.sha256,
+        "refusing to predict: the {what} file {} has SHA-256 {sha256}, but the model's training embeddings were made with {what} of SHA-256 {} ({}); pass that file with --{what}",
+        path.display(),
+        recorded.sha256,
+        recorded.path.display()
+    );
+    Ok(())
 }
 
 /// A pipeline that could not be read or built: from `--pipeline`, or the model's record.
@@ -305,4 +302,85 @@ fn config_error(file: &Path, options: &RawOptions, errors: ConfigErrors) -> anyh
         "{whose} cannot embed these inputs:\n  {}",
         lines.join("\n  ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provenance(root: &Path) -> Provenance {
+        Provenance {
+            format_version: 1,
+            pipeline: "clinic".to_owned(),
+            dataset: toml::from_str(&format!(
+                "root = \"{}\"\nmanifest = \"old.csv\"\nmodality = \"image\"\ninput_column = \"id\"\ninput_template = \"img/{{}}.png\"\nlabel_transform = \"log\"",
+                root.display()
+            ))
+            .unwrap(),
+            preprocess: toml::from_str(
+                "shard_rows = 7\n[image]\ntransforms = [{ resize = [48, 40] }, { center_crop = 32 }, { normalize = { mean = [0.5], std = [0.25] } }]",
+            )
+            .unwrap(),
+            embed: toml::from_str(
+                "backbone = \"efficientnet_lite0\"\nweights = \"synthetic\"\nbatch_size = 3",
+            )
+            .unwrap(),
+            weights: None,
+            tokenizer: None,
+            embedding_dim: 1280,
+            explain_top_k: 5,
+        }
+    }
+
+    /// The sections written as a pipeline file read back as recorded, but for the new data's
+    /// root and manifest.
+    #[test]
+    fn the_recorded_sections_read_back_as_recorded() {
+        let tmp = tempfile::tempdir().unwrap();
+        let recorded = provenance(&tmp.path().join("old"));
+        let file = tmp.path().join("clinic.toml");
+        std::fs::write(&file, recorded_pipeline(&recorded).unwrap()).unwrap();
+        let new_root = tmp.path().join("new");
+        std::fs::create_dir_all(&new_root).unwrap();
+        let overrides = overrides(&recorded, &RawOptions::default(), &new_root, "new.csv");
+        let pipeline = Pipeline::load_with(&file, crate::STAGES, &overrides).unwrap();
+        let dataset = crate::dataset::read(&pipeline).unwrap().unwrap();
+        assert_eq!(
+            dataset,
+            DatasetConfig {
+                root: new_root.canonicalize().unwrap(),
+                manifest: "new.csv".into(),
+                ..recorded.dataset.clone()
+            }
+        );
+        let preprocess: PreprocessConfig = pipeline.section("preprocess").unwrap().unwrap();
+        assert_eq!(preprocess, recorded.preprocess);
+        let embed: EmbedConfig = pipeline.section("embed").unwrap().unwrap();
+        assert_eq!(embed, recorded.embed);
+    }
+
+    #[test]
+    fn a_file_of_another_digest_is_refused_naming_both_digests_and_files() {
+        let recorded = RecordedFile {
+            path: "/models/tokenizer.json".into(),
+            sha256: "a".repeat(64),
+        };
+        let error = refuse_other_digest(
+            "tokenizer",
+            &recorded,
+            Path::new("/new/tokenizer.json"),
+            &"b".repeat(64),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            error,
+            format!(
+                "refusing to predict: the tokenizer file /new/tokenizer.json has SHA-256 {}, but the model's training embeddings were made with tokenizer of SHA-256 {} (/models/tokenizer.json); pass that file with --tokenizer",
+                "b".repeat(64),
+                "a".repeat(64)
+            )
+        );
+        refuse_other_digest("tokenizer", &recorded, Path::new("/x"), &"a".repeat(64)).unwrap();
+    }
 }
