@@ -178,8 +178,10 @@ impl Stage for TrainStage {
     /// 3: a new table, `explanations/` (the neighbour evidence of NONA predictions); the other
     /// tables are unchanged.
     /// 4: model directories record how their input embeddings were made (`provenance.json`) and
-    /// their neighbours (`neighbours.parquet`), for `nona predict` on raw inputs; the tables are
-    /// unchanged.
+    /// their neighbours (`neighbours.parquet`), for `nona predict` on raw inputs; and evaluation
+    /// runs in fixed-size chunks of rows (`nona_train`), so a row's values no longer depend on
+    /// the rows evaluated with it: validation MSE (hence early stopping), predictions, head
+    /// embeddings, explanations and metrics change in their last bits.
     const VERSION: u32 = 4;
 
     type Config = TrainConfig;
