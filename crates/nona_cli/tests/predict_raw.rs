@@ -1,8 +1,9 @@
 //! `nona predict` on raw inputs: a small generated phantom through the shipped
 //! `pipelines/rsna-demo.toml` (EfficientNet-Lite0 with the real weights `make weights` fetches)
-//! up to the train stage, then the saved NONA model on the test split's image files (a glob)
-//! and manifest rows: the same predictions and neighbour evidence as the train stage, bit for
-//! bit; bad files as errors rows; and the refusals of a model whose record differs.
+//! up to the train stage, then the saved NONA model on every image file (a glob: the test split
+//! among the others) and on manifest rows: the same predictions and neighbour evidence as the
+//! train stage, bit for bit; bad files as errors rows; and the refusals of a model whose record
+//! differs.
 
 mod common;
 mod predict;
