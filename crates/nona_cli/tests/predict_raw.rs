@@ -262,6 +262,32 @@ fn predict_on_raw_files_and_manifest_rows_gives_the_train_stage_predictions_bit_
         );
     }
     assert_errors_columns(&trained.dir.path().join("from-manifest.errors.parquet"));
+
+    // The dense cell (the seed's other cell): its predictions too, and no neighbours.
+    let dense = 1 - trained.cell;
+    let out = trained.predict(
+        &trained.run().join(format!("train/models/cell-{dense:05}")),
+        &["--input", "new/*.png", "--output", "dense.parquet"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("no neighbours: a dense head"),
+        "{}",
+        stdout(&out)
+    );
+    let got = predicted(&trained.dir.path().join("dense.parquet"));
+    for (id, (_, prediction)) in test_predictions(&trained.run(), dense) {
+        let (got_prediction, spread, _) = got[&format!("{id}.png")];
+        assert_eq!(got_prediction.to_bits(), prediction.to_bits(), "{id}");
+        assert_eq!(spread, None, "a dense head has no spread");
+    }
+    assert!(
+        !trained
+            .dir
+            .path()
+            .join("dense.explanations.parquet")
+            .exists()
+    );
 }
 
 /// The errors file of `nona predict` has the errors table's columns (its footer is predict's,
