@@ -411,4 +411,12 @@ fn predict_refuses_a_model_whose_record_differs_and_says_what_differs() {
         .concat(),
     );
     assert!(out.status.success(), "{}", stderr(&out));
+
+    // The recorded sections' scratch pipeline file is gone, refused or not.
+    let left: Vec<_> = std::fs::read_dir(trained.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".nona-predict-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

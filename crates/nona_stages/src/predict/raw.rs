@@ -13,7 +13,7 @@ use nona_pipeline::progress::Progress;
 
 use super::RawOptions;
 use super::output::{Outputs, Predicted, Rows};
-use super::record::{self, Rebuilt};
+use super::record::{self, NewData, Rebuilt};
 use crate::modality::Sample;
 use crate::preprocess::{parse_label, sample_file};
 use crate::train::provenance::Provenance;
@@ -61,7 +61,17 @@ pub(super) fn predict(
         RawInput::Manifest(path) => (manifest_source(path)?, path.display().to_string()),
         RawInput::Files(pattern) => (glob_source(pattern)?, (*pattern).to_owned()),
     };
-    let rebuilt = record::rebuild(provenance, options, &source.root, &source.manifest)?;
+    let scratch = match outputs.path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let new = NewData {
+        root: &source.root,
+        manifest: &source.manifest,
+        scratch,
+    };
+    let rebuilt = record::rebuild(provenance, options, &new)?;
     let dataset = &rebuilt.dataset;
     let (rows, has_label) = match input {
         RawInput::Manifest(path) => read_manifest(path, dataset)?,

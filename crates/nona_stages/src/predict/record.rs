@@ -4,7 +4,8 @@
 //!
 //! The stage is built by [`Stage::build`] from a pipeline like any other, so weights and
 //! tokenizer are resolved, and options checked, exactly as `nona run` does: the recorded sections
-//! are written as a pipeline file into a temporary folder, with the new data's root.
+//! are written as a pipeline file into a temporary folder beside the output, with the new data's
+//! root.
 
 use std::path::{Path, PathBuf};
 
@@ -37,8 +38,7 @@ const EMBEDDING_SETTINGS: [(&str, &str); 9] = [
     ("embed", "device"),
 ];
 
-/// The embed stage for new samples under `root` (a manifest there named `manifest`), and the
-/// dataset section it was built with.
+/// The embed stage for new samples, and the dataset section it was built with.
 pub(super) struct Rebuilt {
     pub stage: EmbedStage,
     pub dataset: DatasetConfig,
@@ -46,16 +46,26 @@ pub(super) struct Rebuilt {
     _folder: tempfile::TempDir,
 }
 
-/// Rebuilds the embed stage that made the model's embeddings, for samples under `root`:
-/// from the model's record, or from `options.pipeline` when it agrees with the record; weights
-/// and tokenizer from `options` or where the training pipeline found them. Refuses a backbone
-/// this nona does not know, settings that differ from the record, and weights or a tokenizer
-/// whose SHA-256 is not the recorded one.
+/// Where new samples are, for [`rebuild`].
+pub(super) struct NewData<'a> {
+    /// Their folder: relative sample paths start there.
+    pub root: &'a Path,
+    /// The manifest's file name in `root` (or what names the samples).
+    pub manifest: &'a str,
+    /// Where the recorded sections are written as a pipeline file while the stage is built:
+    /// the output's folder.
+    pub scratch: &'a Path,
+}
+
+/// Rebuilds the embed stage that made the model's embeddings, for `new` samples: from the
+/// model's record, or from `options.pipeline` when it agrees with the record; weights and
+/// tokenizer from `options` or where the training pipeline found them. Refuses a backbone this
+/// nona does not know, settings that differ from the record, and weights or a tokenizer whose
+/// SHA-256 is not the recorded one.
 pub(super) fn rebuild(
     provenance: &Provenance,
     options: &RawOptions,
-    root: &Path,
-    manifest: &str,
+    new: &NewData,
 ) -> anyhow::Result<Rebuilt> {
     let backbone = &provenance.embed.backbone;
     if registry_entry(backbone).is_err() {
@@ -65,12 +75,15 @@ pub(super) fn rebuild(
             known.join(", ")
         );
     }
-    let folder = tempfile::tempdir()?;
+    let folder = tempfile::Builder::new()
+        .prefix(".nona-predict-")
+        .tempdir_in(new.scratch)
+        .with_context(|| format!("creating a temporary folder in {}", new.scratch.display()))?;
     let recorded = folder.path().join(format!("{}.toml", provenance.pipeline));
     std::fs::write(&recorded, recorded_pipeline(provenance)?)
         .with_context(|| format!("writing {}", recorded.display()))?;
     let file = options.pipeline.as_deref().unwrap_or(&recorded);
-    let overrides = overrides(provenance, options, root, manifest);
+    let overrides = overrides(provenance, options, new.root, new.manifest);
     let pipeline = Pipeline::load_with(file, crate::STAGES, &overrides)
         .map_err(|errors| config_error(file, options, errors))?;
     if options.pipeline.is_some() {
