@@ -62,24 +62,52 @@ enum Command {
         overrides: Overrides,
     },
     /// Predict with a trained model (runs/<pipeline>/train/models/cell-NNNNN) for the rows of an
-    /// embeddings table made with the same backbone; writes a Parquet file.
+    /// embeddings table, or for raw inputs (a manifest or files) run through the preprocessing
+    /// and backbone the model records; writes a Parquet file, and beside it the neighbours behind
+    /// each NONA prediction (<output stem>.explanations.parquet) and the inputs that failed
+    /// (<output stem>.errors.parquet). Refused, saying what differs: weights or a tokenizer whose
+    /// SHA-256 is not the model's record, a backbone or preprocessing other than the record's
+    /// (--pipeline), a model saved without provenance.json.
     Predict {
-        /// The model directory (model.safetensors, model.json).
+        /// The model directory (model.safetensors, model.json, provenance.json).
         #[arg(long, value_name = "DIR")]
         model: PathBuf,
-        /// The embeddings table: a Parquet file or a directory of parts (e.g. runs/new/embed).
-        #[arg(long, value_name = "TABLE")]
-        input: PathBuf,
-        /// The Parquet file to write (id, prediction, prediction_scaled, and label if present).
+        /// An embeddings table (a .parquet file or a directory of parts, e.g. runs/new/embed), or
+        /// a glob of raw files, quoted ('photos/*.jpg', 'clips/**/*.wav'): each file's id is its
+        /// path relative to the glob's base, the folder before the first wildcard
+        /// (photos/a/1.jpg → a/1.jpg).
+        #[arg(long, value_name = "TABLE|GLOB", required_unless_present = "manifest")]
+        input: Option<String>,
+        /// A manifest (.csv or .parquet) with the training pipeline's columns (id, input, and
+        /// label when known; sample paths relative to the manifest's folder, through its
+        /// input_template).
+        #[arg(long, value_name = "FILE", conflicts_with = "input")]
+        manifest: Option<PathBuf>,
+        /// The Parquet file to write (id, prediction, prediction_scaled, spread, and label if
+        /// present).
         #[arg(long, value_name = "FILE")]
         output: PathBuf,
-        /// Id column of the input.
+        /// Raw inputs: the backbone's weights file (default: where the training pipeline found
+        /// them, else where the embed stage looks).
+        #[arg(long, value_name = "PATH")]
+        weights: Option<PathBuf>,
+        /// Raw text inputs: the tokenizer (default: where the training pipeline found it).
+        #[arg(long, value_name = "PATH")]
+        tokenizer: Option<PathBuf>,
+        /// Raw inputs: take [dataset], [preprocess] and [embed] from this pipeline instead of
+        /// the model's record (refused where they would embed differently).
+        #[arg(long, value_name = "FILE")]
+        pipeline: Option<PathBuf>,
+        /// Neighbours kept per NONA prediction (default: the train stage's explain_top_k).
+        #[arg(long, value_name = "K")]
+        top_k: Option<usize>,
+        /// Id column of an embeddings table.
         #[arg(long, default_value = "id")]
         id_column: String,
-        /// Embedding column of the input.
+        /// Embedding column of an embeddings table.
         #[arg(long, default_value = "embedding")]
         embedding_column: String,
-        /// Label column of the input, copied to the output when present.
+        /// Label column of an embeddings table, copied to the output when present.
         #[arg(long, default_value = "label")]
         label_column: String,
     },
@@ -181,7 +209,12 @@ fn main() -> ExitCode {
         Command::Predict {
             model,
             input,
+            manifest,
             output,
+            weights,
+            tokenizer,
+            pipeline,
+            top_k,
             id_column,
             embedding_column,
             label_column,
@@ -191,9 +224,25 @@ fn main() -> ExitCode {
                 embedding: &embedding_column,
                 label: &label_column,
             };
-            match nona_stages::predict::predict(&model, &input, &output, &columns) {
-                Ok(rows) => {
-                    println!("{rows} predictions → {}", output.display());
+            let input = match (&manifest, &input) {
+                (Some(manifest), _) => nona_stages::predict::PredictInput::Manifest(manifest),
+                (None, Some(input)) if nona_stages::predict::is_table(input) => {
+                    nona_stages::predict::PredictInput::Embeddings {
+                        table: Path::new(input),
+                        columns,
+                    }
+                }
+                (None, Some(pattern)) => nona_stages::predict::PredictInput::Files(pattern),
+                (None, None) => unreachable!("clap requires --input or --manifest"),
+            };
+            let raw = nona_stages::predict::RawOptions {
+                weights,
+                tokenizer,
+                pipeline,
+            };
+            match nona_stages::predict::predict(&model, &input, &output, &raw, top_k) {
+                Ok(predicted) => {
+                    print_predicted(&output, &predicted);
                     ExitCode::SUCCESS
                 }
                 Err(error) => {
@@ -313,6 +362,24 @@ fn main() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+/// What `nona predict` wrote.
+fn print_predicted(output: &Path, predicted: &nona_stages::predict::Predicted) {
+    println!("{} predictions → {}", predicted.rows, output.display());
+    match (&predicted.explanations, &predicted.no_explanations) {
+        (Some(path), _) => println!("their neighbours → {}", path.display()),
+        (None, Some(why)) => println!("no neighbours: {why}"),
+        (None, None) => {}
+    }
+    if let Some(path) = &predicted.errors_file {
+        println!(
+            "{} input{} failed → {} (nona inspect it)",
+            predicted.errors,
+            if predicted.errors == 1 { "" } else { "s" },
+            path.display()
+        );
     }
 }
 

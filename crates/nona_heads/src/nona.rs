@@ -190,15 +190,23 @@ impl NonaHead {
     }
 }
 
+impl NonaHead {
+    /// Queries predicted or explained together against the bank `bank_z` `(N, d)`: at most
+    /// [`PREDICT_CHUNK_ELEMENTS`] `(query, neighbour, dim)` elements at once.
+    pub fn query_chunk_rows(bank_z: &Tensor) -> Result<usize> {
+        let (neighbours, dim) = bank_z.dims2()?;
+        Ok((PREDICT_CHUNK_ELEMENTS / (neighbours.max(1) * dim.max(1))).max(1))
+    }
+}
+
 /// The queries `z` `(b, d)` in detached chunks of rows small enough that a chunk against the
 /// bank materialises at most [`PREDICT_CHUNK_ELEMENTS`] `(query, neighbour, dim)` elements.
 fn query_chunks<'a>(
     z: &'a Tensor,
     bank_z: &Tensor,
 ) -> Result<impl Iterator<Item = Result<Tensor>> + 'a> {
-    let (queries, dim) = z.dims2()?;
-    let per_query = bank_z.dim(0)?.max(1) * dim.max(1);
-    let chunk = (PREDICT_CHUNK_ELEMENTS / per_query).max(1);
+    let queries = z.dim(0)?;
+    let chunk = NonaHead::query_chunk_rows(bank_z)?;
     Ok((0..queries)
         .step_by(chunk)
         .map(move |start| Ok(z.narrow(0, start, chunk.min(queries - start))?.detach())))

@@ -11,6 +11,8 @@
 
 mod manifest;
 
+pub(crate) use manifest::{parse_label, sample_file};
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;

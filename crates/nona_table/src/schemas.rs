@@ -268,10 +268,37 @@ pub fn predict_output(with_label: bool) -> SchemaRef {
             utf8("id"),
             float64("prediction"),
             float64("prediction_scaled"),
+            nullable(float64("spread")),
         ]
         .into_iter()
         .chain(label),
     )
+}
+
+/// `nona predict`'s explanations: the top neighbours of every NONA prediction, one row per
+/// (sample, rank), with the columns of the train stage's `explanations` that make sense
+/// outside a cell and split (`label` only when the input has labels).
+pub fn predict_explanations(with_label: bool) -> SchemaRef {
+    let label = with_label.then(|| float64("label"));
+    let prediction = [
+        float64("prediction"),
+        float64("spread"),
+        float64("top_k_mass"),
+        float64("entropy"),
+    ];
+    schema(
+        [utf8("id")]
+            .into_iter()
+            .chain(label)
+            .chain(prediction)
+            .chain(neighbour_fields()),
+    )
+}
+
+/// `neighbours.parquet` of a saved NONA model: the training sample of every row of its neighbour
+/// bank, in bank order.
+pub fn model_neighbours() -> SchemaRef {
+    schema([utf8("id"), float64("label")])
 }
 
 /// The leading columns of the `train` stage's per-sample tables: which cell, and which sample.
@@ -498,6 +525,8 @@ mod tests {
             ("surfaces-metrics", surfaces_metrics()),
             ("surfaces-predictions", surfaces_predictions()),
             ("predict-output", predict_output(true)),
+            ("predict-explanations", predict_explanations(true)),
+            ("model-neighbours", model_neighbours()),
         ] {
             let documented = SchemaFile::load(&dir.join(format!("{file}.schema.json"))).unwrap();
             let problems: Vec<String> = documented
@@ -512,7 +541,16 @@ mod tests {
             .iter()
             .map(|f| f.name().clone())
             .collect();
-        assert_eq!(without_label, ["id", "prediction", "prediction_scaled"]);
+        assert_eq!(
+            without_label,
+            ["id", "prediction", "prediction_scaled", "spread"]
+        );
+        let names = |schema: SchemaRef| -> Vec<String> {
+            schema.fields().iter().map(|f| f.name().clone()).collect()
+        };
+        let mut with_label = names(predict_explanations(true));
+        with_label.retain(|name| name != "label");
+        assert_eq!(names(predict_explanations(false)), with_label);
     }
 
     #[test]

@@ -29,8 +29,13 @@ pub const DESCRIPTION_FILE: &str = "model.json";
 /// Version of the file layout written by [`TrainedModel::save`].
 pub const FORMAT_VERSION: u32 = 1;
 
-/// Rows passed through the projector at once in evaluation (bounds memory on large splits).
-const EMBED_CHUNK_ROWS: usize = 4096;
+/// Rows passed through the projector and head at once in evaluation. Every call gets exactly
+/// this many rows (fewer for a NONA head whose bank allows fewer: [`NonaHead::query_chunk_rows`]),
+/// the last chunk padded with zero rows whose outputs are dropped: the matrix kernels choose
+/// their blocking, hence the order of their sums, from the shapes, so fixed shapes make every
+/// row's result independent of the rows evaluated with it, and `nona predict` on any set of
+/// samples gives the train stage's values bit for bit.
+const EVAL_ROWS: usize = 64;
 
 /// The head on top of the projector.
 #[derive(Debug, Clone)]
@@ -104,19 +109,14 @@ impl Network {
     }
 
     /// Evaluation-mode embeddings `(rows, d)`, detached, of `features` (`rows × input_dim`,
-    /// row-major, already checked by [`check_features`]), in chunks of [`EMBED_CHUNK_ROWS`] rows.
+    /// row-major, already checked by [`check_features`]), in chunks of [`EVAL_ROWS`] rows.
     pub(crate) fn embed(&self, features: &[f32], input_dim: usize) -> Result<Tensor> {
         let rows = features.len() / input_dim.max(1);
-        let mut parts = Vec::with_capacity(rows.div_ceil(EMBED_CHUNK_ROWS).max(1));
-        for start in (0..rows).step_by(EMBED_CHUNK_ROWS) {
-            let end = (start + EMBED_CHUNK_ROWS).min(rows);
-            let chunk = Tensor::from_slice(
-                &features[start * input_dim..end * input_dim],
-                (end - start, input_dim),
-                &Device::Cpu,
-            )?;
-            parts.push(self.projector.forward_eval(&chunk)?.detach());
-        }
+        let x = Tensor::from_slice(features, (rows, input_dim), &Device::Cpu)?;
+        let parts = padded_chunks(&x, EVAL_ROWS)?
+            .into_iter()
+            .map(|(chunk, real)| Ok(self.projector.forward_eval(&chunk)?.narrow(0, 0, real)?))
+            .collect::<Result<Vec<_>>>()?;
         if parts.is_empty() {
             return Ok(Tensor::zeros(
                 (0, self.projector.embedding_dim()),
@@ -124,20 +124,40 @@ impl Network {
                 &Device::Cpu,
             )?);
         }
-        Ok(Tensor::cat(&parts, 0)?)
+        Ok(Tensor::cat(&parts, 0)?.detach())
+    }
+
+    /// Rows the head evaluates at once ([`EVAL_ROWS`], or fewer for a large NONA bank).
+    fn head_rows(&self, bank: Option<&NeighbourBank>) -> Result<usize> {
+        Ok(match (&self.head, bank) {
+            (Head::Nona(_), Some(bank)) => {
+                EVAL_ROWS.min(NonaHead::query_chunk_rows(&bank.embeddings)?)
+            }
+            _ => EVAL_ROWS,
+        })
     }
 
     /// Scaled predictions for embeddings `z`, clipped to `[0, 1]` when the model clips;
     /// NONA needs the `bank`. Detached from the graph.
     pub(crate) fn predict(&self, z: &Tensor, bank: Option<&NeighbourBank>) -> Result<Tensor> {
-        let predictions = match (&self.head, bank) {
-            (Head::Dense(head), _) => head.forward(&z.detach())?.detach(),
-            (Head::Nona(head), Some(bank)) => {
-                head.predict_unclipped(z, &bank.embeddings, &bank.labels)?
-            }
-            (Head::Nona(_), None) => {
-                return Err(TrainError::Input("NONA needs a neighbour bank".into()));
-            }
+        let z = z.detach();
+        let mut parts = Vec::new();
+        for (chunk, real) in padded_chunks(&z, self.head_rows(bank)?)? {
+            let predicted = match (&self.head, bank) {
+                (Head::Dense(head), _) => head.forward(&chunk)?.detach(),
+                (Head::Nona(head), Some(bank)) => {
+                    head.predict_unclipped(&chunk, &bank.embeddings, &bank.labels)?
+                }
+                (Head::Nona(_), None) => {
+                    return Err(TrainError::Input("NONA needs a neighbour bank".into()));
+                }
+            };
+            parts.push(predicted.narrow(0, 0, real)?);
+        }
+        let predictions = if parts.is_empty() {
+            Tensor::zeros(0, DType::F32, &Device::Cpu)?
+        } else {
+            Tensor::cat(&parts, 0)?
         };
         Ok(if self.clip {
             clip_unit(&predictions)?
@@ -339,12 +359,12 @@ impl TrainedModel {
         let dim = self.config.embedding_dim;
         let rows = check_features(embeddings, dim)?;
         let z = Tensor::from_slice(embeddings, (rows, dim), &Device::Cpu)?;
-        Ok(Some(head.explain(
-            &z,
-            &bank.embeddings,
-            &bank.labels,
-            top_k,
-        )?))
+        let mut evidence = Vec::with_capacity(rows);
+        for (chunk, real) in padded_chunks(&z, self.network.head_rows(Some(bank))?)? {
+            let explained = head.explain(&chunk, &bank.embeddings, &bank.labels, top_k)?;
+            evidence.extend(explained.into_iter().take(real));
+        }
+        Ok(Some(evidence))
     }
 
     /// What `model.json` holds.
@@ -437,6 +457,26 @@ impl TrainedModel {
     }
 }
 
+/// `x` `(rows, cols)` in chunks of exactly `rows_per_call` rows, the last padded with zero rows,
+/// each with its count of real rows.
+fn padded_chunks(x: &Tensor, rows_per_call: usize) -> Result<Vec<(Tensor, usize)>> {
+    let (rows, cols) = x.dims2()?;
+    (0..rows)
+        .step_by(rows_per_call.max(1))
+        .map(|start| {
+            let real = rows_per_call.min(rows - start);
+            let chunk = x.narrow(0, start, real)?;
+            let chunk = if real < rows_per_call {
+                let padding = Tensor::zeros((rows_per_call - real, cols), x.dtype(), x.device())?;
+                Tensor::cat(&[&chunk, &padding], 0)?
+            } else {
+                chunk
+            };
+            Ok((chunk, real))
+        })
+        .collect()
+}
+
 const BANK_EMBEDDINGS: &str = "bank.embeddings";
 const BANK_LABELS: &str = "bank.labels";
 
@@ -453,4 +493,61 @@ pub(crate) fn check_features(features: &[f32], dim: usize) -> Result<usize> {
         return Err(TrainError::Input(format!("non-finite feature value {bad}")));
     }
     Ok(features.len() / dim)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bits(values: &[f64]) -> Vec<u64> {
+        values.iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// A row's embedding, prediction and evidence are the same bits whatever rows are evaluated
+    /// with it (here: 5 rows alone, and among 200), for both heads.
+    #[test]
+    fn a_rows_evaluation_does_not_depend_on_the_rows_beside_it() {
+        let input_dim = 48;
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let features: Vec<f32> = (0..200 * input_dim)
+            .map(|_| rng.random_range(-1.0f32..1.0))
+            .collect();
+        let some = &features[7 * input_dim..12 * input_dim];
+        for head in [HeadKind::Dense, HeadKind::Nona] {
+            let config = ModelConfig {
+                head,
+                hidden: vec![96],
+                embedding_dim: 16,
+                clip: false,
+                ..ModelConfig::default()
+            };
+            let network = Network::new(&config, input_dim, 3).unwrap();
+            let bank = NeighbourBank {
+                embeddings: network
+                    .embed(&features[..150 * input_dim], input_dim)
+                    .unwrap(),
+                labels: Tensor::from_vec(
+                    (0..150).map(|i| i as f32 / 150.0).collect::<Vec<_>>(),
+                    150,
+                    &Device::Cpu,
+                )
+                .unwrap(),
+            };
+            let scaler = MinMaxScaler { min: 0.0, max: 1.0 };
+            let bank = (head == HeadKind::Nona).then_some(bank);
+            let model = TrainedModel::new(network, config, input_dim, scaler, bank);
+            let (all_z, some_z) = (model.embed(&features).unwrap(), model.embed(some).unwrap());
+            assert_eq!(some_z, all_z[7 * 16..12 * 16], "{head:?} embeddings");
+            let all = model.predict(&features).unwrap();
+            let alone = model.predict(some).unwrap();
+            assert_eq!(bits(&alone.scaled), bits(&all.scaled[7..12]), "{head:?}");
+            let all = model.explain(&all_z, 3).unwrap();
+            let alone = model.explain(&some_z, 3).unwrap();
+            assert_eq!(
+                alone.as_deref(),
+                all.as_ref().map(|all| &all[7..12]),
+                "{head:?}"
+            );
+        }
+    }
 }

@@ -8,28 +8,30 @@ use std::path::Path;
 use anyhow::anyhow;
 use candle_core::Device;
 use nona_backbones::BackboneInput;
-use nona_pipeline::{RowError, StageContext};
+use nona_pipeline::RowError;
+use nona_pipeline::progress::Progress;
 
 use super::Loaded;
 use crate::modality::{Prepare, Sample, WithPrepare};
 
 /// What one unit produced: the samples embedded (in samples-table order), their embeddings
 /// row-major, and the samples that failed.
-pub(super) struct Embedded<'a> {
-    pub(super) kept: Vec<&'a Sample>,
-    pub(super) values: Vec<f32>,
-    pub(super) errors: Vec<RowError>,
+#[derive(Default)]
+pub(crate) struct Embedded<'a> {
+    pub(crate) kept: Vec<&'a Sample>,
+    pub(crate) values: Vec<f32>,
+    pub(crate) errors: Vec<RowError>,
 }
 
 /// One unit's embedding, run with the modality's [`Prepare`] (through
 /// [`crate::modality::Inputs::with`]): prepares `samples` window by window on the decode pool
 /// (window `i + 1` while the backbone runs window `i`), embeds the prepared ones in the batches
 /// the modality forms, and puts the rows back in sample order.
-pub(super) struct EmbedUnit<'a, 'c> {
+pub(super) struct EmbedUnit<'a, 'p> {
     pub(super) state: &'a Loaded,
     pub(super) samples: &'a [Sample],
     pub(super) batch_size: usize,
-    pub(super) ctx: &'a StageContext<'c>,
+    pub(super) progress: &'p Progress,
 }
 
 impl<'a> WithPrepare for EmbedUnit<'a, '_> {
@@ -48,16 +50,12 @@ fn embed_unit<'a, P: Prepare>(
         state,
         samples,
         batch_size,
-        ctx,
+        progress,
     } = unit;
     let window = prepare.window(batch_size, samples.len()).max(1);
     let windows: Vec<&[Sample]> = samples.chunks(window).collect();
     let run = |chunk: &[Sample]| prepare_inside_root(prepare, state, chunk);
-    let mut out = Embedded {
-        kept: Vec::new(),
-        values: Vec::new(),
-        errors: Vec::new(),
-    };
+    let mut out = Embedded::default();
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let mut next = windows.first().map(|w| scope.spawn(move || run(w)));
         for (index, chunk) in windows.iter().enumerate() {
@@ -97,7 +95,7 @@ fn embed_unit<'a, P: Prepare>(
                 out.kept.push(sample);
                 out.values.extend(row);
             }
-            ctx.progress.advance(chunk.len() as u64);
+            progress.advance(chunk.len() as u64);
         }
         Ok(())
     })?;

@@ -12,6 +12,8 @@ pub(crate) mod config;
 mod decode_loop;
 mod weights;
 
+pub(crate) use decode_loop::Embedded;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -26,6 +28,7 @@ use nona_backbones::{
 };
 use nona_datasets::SampleRoot;
 use nona_pipeline::config::{ConfigError, Pipeline, did_you_mean};
+use nona_pipeline::progress::Progress;
 use nona_pipeline::{Plan, Stage, StageContext, StageRun, UnitOutput};
 use serde_json::json;
 
@@ -33,7 +36,7 @@ use crate::common::OnError;
 use crate::modality::{self, Inputs, ModalityConfig, Sample, input_kind};
 use crate::preprocess::{PreprocessConfig, PreprocessStage};
 use config::{EmbedConfig, SYNTHETIC_WEIGHTS};
-use decode_loop::{EmbedUnit, Embedded};
+use decode_loop::EmbedUnit;
 use weights::WeightsSource;
 
 /// The embed stage.
@@ -62,6 +65,7 @@ pub struct EmbedRun<'s> {
     preprocess_json: String,
 }
 
+/// The backbone and input preparation, built, with the samples to embed.
 struct Loaded {
     backbone: Mutex<Box<dyn Backbone>>,
     dim: usize,
@@ -73,7 +77,119 @@ struct Loaded {
     sample_root: Option<SampleRoot>,
 }
 
+impl Loaded {
+    /// Embeds `samples` (a work unit) as the stage does: prepared on the decode pool one
+    /// window ahead of the backbone, embedded in the batches the modality forms, rows in sample
+    /// order; `progress` counts the samples done.
+    fn embed<'a>(
+        &'a self,
+        samples: &'a [Sample],
+        batch_size: usize,
+        progress: &Progress,
+    ) -> anyhow::Result<Embedded<'a>> {
+        self.inputs.with(EmbedUnit {
+            state: self,
+            samples,
+            batch_size,
+            progress,
+        })
+    }
+}
+
+/// The embed stage's backbone and input preparation outside a pipeline run, for
+/// `nona predict`: the same code embeds the same samples into the same values.
+pub(crate) struct Embedder<'s> {
+    stage: &'s EmbedStage,
+    state: Loaded,
+}
+
+impl Embedder<'_> {
+    /// Embeds every sample in work units of `shard_rows` and backbone batches of `batch_size`,
+    /// as the stage does.
+    pub(crate) fn embed(&self, progress: &Progress) -> anyhow::Result<Embedded<'_>> {
+        let config = &self.stage.config;
+        let mut all = Embedded::default();
+        for unit in self.state.samples.chunks(config.shard_rows) {
+            let embedded = self.state.embed(unit, config.batch_size, progress)?;
+            all.kept.extend(embedded.kept);
+            all.values.extend(embedded.values);
+            all.errors.extend(embedded.errors);
+        }
+        Ok(all)
+    }
+
+    /// Width of the embeddings.
+    pub(crate) fn dim(&self) -> usize {
+        self.state.dim
+    }
+}
+
 impl EmbedStage {
+    /// Builds the backbone and input preparation for `samples` (their files confined to the
+    /// stage's sample root), as [`Stage::load`] does for the samples table.
+    pub(crate) fn embedder(&self, samples: Vec<Sample>) -> anyhow::Result<Embedder<'_>> {
+        let (state, _) = self.loaded(samples, self.sample_root.clone())?;
+        Ok(Embedder { stage: self, state })
+    }
+
+    /// The backbone's name.
+    pub(crate) fn backbone_name(&self) -> &'static str {
+        self.entry.name
+    }
+
+    /// Where sample files may be read from; `None` when the samples are texts.
+    pub(crate) fn sample_root(&self) -> Option<&SampleRoot> {
+        self.sample_root.as_ref()
+    }
+
+    /// The weights file found and its digest; `None` for synthetic weights.
+    pub(crate) fn weights_file(&self) -> anyhow::Result<Option<&ResolvedWeights>> {
+        self.resolved()
+    }
+
+    /// A text backbone's tokenizer and its digest.
+    pub(crate) fn tokenizer_file(&self) -> anyhow::Result<Option<&ResolvedTokenizer>> {
+        self.tokenizer()
+    }
+
+    /// The backbone built, its input preparation and the decode pool, over `samples`; with the
+    /// preparation's options as JSON (`nona.preprocess`).
+    fn loaded(
+        &self,
+        samples: Vec<Sample>,
+        sample_root: Option<SampleRoot>,
+    ) -> anyhow::Result<(Loaded, String)> {
+        let device = self.device.device()?;
+        let backbone = self.build_backbone(&device)?;
+        let tokenizer = self.tokenizer()?;
+        let dim = backbone.dim();
+        let inputs = self.modality.inputs(
+            self.entry.name,
+            &backbone.input(),
+            tokenizer,
+            &self.manifest,
+        )?;
+        let preprocess_json = inputs.json();
+        let threads = self
+            .config
+            .decode_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("nona-decode-{i}"))
+            .build()?;
+        let state = Loaded {
+            sample_root,
+            backbone: Mutex::new(backbone),
+            dim,
+            device,
+            pool,
+            samples,
+            inputs,
+        };
+        Ok((state, preprocess_json))
+    }
+
     /// The pooling and normalisation in effect.
     fn pooling(&self) -> (Option<PoolingOption>, bool) {
         self.entry
@@ -288,42 +404,16 @@ impl Stage for EmbedStage {
 
     /// Builds the backbone and the modality's input preparation, and reads the samples.
     fn load<'s>(&'s self, ctx: &StageContext) -> anyhow::Result<EmbedRun<'s>> {
-        let device = self.device.device()?;
-        let backbone = self.build_backbone(&device)?;
-        let tokenizer = self.tokenizer()?;
-        let dim = backbone.dim();
-        let inputs = self.modality.inputs(
-            self.entry.name,
-            &backbone.input(),
-            tokenizer,
-            &self.manifest,
-        )?;
-        let preprocess_json = inputs.json();
-        let threads = self
-            .config
-            .decode_threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("nona-decode-{i}"))
-            .build()?;
         let samples = read_samples(ctx)?;
         let derived_files = ctx.input(PreprocessStage::NAME).join("files");
         let sample_root = self
             .sample_root
             .clone()
             .map(|r| r.also_allow(&derived_files));
+        let (state, preprocess_json) = self.loaded(samples, sample_root)?;
         Ok(EmbedRun {
             stage: self,
-            state: Loaded {
-                sample_root,
-                backbone: Mutex::new(backbone),
-                dim,
-                device,
-                pool,
-                samples,
-                inputs,
-            },
+            state,
             preprocess_json,
         })
     }
@@ -382,12 +472,7 @@ impl StageRun for EmbedRun<'_> {
         let start = (unit * config.shard_rows).min(state.samples.len());
         let end = (start + config.shard_rows).min(state.samples.len());
         let samples = &state.samples[start..end];
-        let embedded = state.inputs.with(EmbedUnit {
-            state,
-            samples,
-            batch_size: config.batch_size,
-            ctx,
-        })?;
+        let embedded = state.embed(samples, config.batch_size, ctx.progress)?;
         let Embedded {
             kept,
             values,

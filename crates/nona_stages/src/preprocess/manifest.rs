@@ -2,9 +2,9 @@
 //! manifest, or a dataset layout's adapter), and the checks each row must pass to become a
 //! sample (an id seen once, a finite label, an input the modality can read).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use nona_datasets::{DatasetConfig, Layout, SampleRoot};
+use nona_datasets::{DatasetConfig, LabelTransform, Layout, Modality, SampleRoot};
 use nona_pipeline::RowError;
 use nona_pipeline::config::{ConfigError, Pipeline, did_you_mean};
 
@@ -60,20 +60,7 @@ impl PreprocessStage {
             .label
             .as_deref()
             .ok_or_else(|| fail(format!("missing label ({label_field})")))?;
-        let mut label = label_text
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite())
-            .ok_or_else(|| {
-                fail(format!(
-                    "label `{label_text}` ({label_field}) is not a finite number"
-                ))
-            })?;
-        if let Some(transform) = dataset.label_transform {
-            label = transform
-                .apply(label)
-                .map_err(|message| fail(format!("{message} ({label_field})")))?;
-        }
+        let label = parse_label(label_text, dataset.label_transform, &label_field).map_err(fail)?;
         let raw = row
             .input
             .as_deref()
@@ -83,18 +70,10 @@ impl PreprocessStage {
                 Some(template) if self.layout.is_none() => template.replace("{}", raw),
                 _ => raw.to_owned(),
             };
-            let path = sample_root.sample_path(&relative).map_err(fail)?;
-            modality::probe_file(&path, dataset.modality).map_err(|message| RowError {
-                id: row.id.clone(),
-                source: path.display().to_string(),
-                message: match same_stem(&path) {
-                    Some(other) => format!(
-                        "{message}; {other} is there: a file in another format (convert it, see README \"Datasets of the paper\") or another `input_template` extension?"
-                    ),
-                    None => message,
-                },
-            })?;
-            path.display().to_string()
+            sample_file(&relative, dataset.modality, sample_root)
+                .map_err(|problem| problem.into_row(row.id.clone(), &source))?
+                .display()
+                .to_string()
         } else if raw.trim().is_empty() {
             return Err(fail(format!(
                 "empty or whitespace-only text ({input_field})"
@@ -104,6 +83,74 @@ impl PreprocessStage {
         };
         Ok((id, input, label))
     }
+}
+
+/// A label read from the manifest's `text`, transformed as `[dataset] label_transform` says;
+/// the error names `field` (where the label came from).
+pub(crate) fn parse_label(
+    text: &str,
+    transform: Option<LabelTransform>,
+    field: &str,
+) -> Result<f64, String> {
+    let label = text
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("label `{text}` ({field}) is not a finite number"))?;
+    match transform {
+        Some(transform) => transform
+            .apply(label)
+            .map_err(|message| format!("{message} ({field})")),
+        None => Ok(label),
+    }
+}
+
+/// Why a sample file cannot be read.
+pub(crate) enum FileProblem {
+    /// The path leaves the sample root: the manifest row is at fault.
+    Outside(String),
+    /// The file at this path is missing or unreadable.
+    Unreadable(PathBuf, String),
+}
+
+impl FileProblem {
+    /// The errors-table row of sample `id`, whose manifest row is `source`.
+    pub(crate) fn into_row(self, id: Option<String>, source: &str) -> RowError {
+        match self {
+            Self::Outside(message) => RowError {
+                id,
+                source: source.to_owned(),
+                message,
+            },
+            Self::Unreadable(path, message) => RowError {
+                id,
+                source: path.display().to_string(),
+                message,
+            },
+        }
+    }
+}
+
+/// The sample file `relative` (to the dataset root, or absolute) names, once it is known to be
+/// inside `sample_root` and readable as `modality` (its probe).
+pub(crate) fn sample_file(
+    relative: &str,
+    modality: Modality,
+    sample_root: &SampleRoot,
+) -> Result<PathBuf, FileProblem> {
+    let path = sample_root
+        .sample_path(relative)
+        .map_err(FileProblem::Outside)?;
+    modality::probe_file(&path, modality).map_err(|message| {
+        let message = match same_stem(&path) {
+            Some(other) => format!(
+                "{message}; {other} is there: a file in another format (convert it, see README \"Datasets of the paper\") or another `input_template` extension?"
+            ),
+            None => message,
+        };
+        FileProblem::Unreadable(path.clone(), message)
+    })?;
+    Ok(path)
 }
 
 /// For a missing file, the name of one beside it with the same stem (`<uuid>.webm` for a missing

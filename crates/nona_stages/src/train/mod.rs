@@ -10,12 +10,16 @@
 //! * `explanations/` (NONA cells, unless `explain_top_k = 0`): the top neighbours of every
 //!   validation and test prediction with their attention weights and similarities, and the
 //!   prediction's uncertainty (weighted label spread over all neighbours), weight mass and entropy;
-//! * `models/cell-NNNNN/`: the model (safetensors + `model.json`) and `cell.json` (config,
-//!   curves, metrics), loadable by `nona predict`.
+//! * `models/cell-NNNNN/`: the model (safetensors + `model.json`), `cell.json` (config,
+//!   curves, metrics) and, when the embeddings come from this pipeline's embed stage,
+//!   `provenance.json` (how they were made: [`provenance`]) and, for NONA, `neighbours.parquet`
+//!   (the ids and labels of the neighbour bank), so that `nona predict` runs raw inputs
+//!   through the same preprocessing, backbone and head.
 //!
 //! Splits depend only on the seed, so every head and setting with the same seed sees the same
 //! train/validation/test samples (the `knn` stage reuses them).
 
+pub(crate) mod provenance;
 mod tables;
 
 use std::collections::BTreeMap;
@@ -35,6 +39,7 @@ use serde_json::json;
 
 use crate::embed::EmbedStage;
 use crate::embedding_table::{EmbeddingColumns, EmbeddingTable, table_digest};
+use provenance::{Provenance, UpstreamSections};
 use tables::{CellKey, SplitRows};
 
 /// Subdirectory of the stage directory holding one model directory per cell.
@@ -91,6 +96,8 @@ pub struct TrainStage {
     config: TrainConfig,
     grid: Grid,
     input: Input,
+    /// The sections that made the embeddings, when they come from the embed stage.
+    upstream: Option<UpstreamSections>,
 }
 
 /// The train stage with its embeddings table read and split.
@@ -98,6 +105,8 @@ pub struct TrainRun<'s> {
     stage: &'s TrainStage,
     table: EmbeddingTable,
     splits: BTreeMap<u64, Splits>,
+    /// Saved with every model, when known.
+    provenance: Option<Provenance>,
 }
 
 impl TrainStage {
@@ -168,7 +177,12 @@ impl Stage for TrainStage {
     /// which changes the dense cells' validation MSE, early stopping, predictions and metrics.
     /// 3: a new table, `explanations/` (the neighbour evidence of NONA predictions); the other
     /// tables are unchanged.
-    const VERSION: u32 = 3;
+    /// 4: model directories record how their input embeddings were made (`provenance.json`) and
+    /// their neighbours (`neighbours.parquet`), for `nona predict` on raw inputs; and evaluation
+    /// runs in fixed-size chunks of rows (`nona_train`), so a row's values no longer depend on
+    /// the rows evaluated with it: validation MSE (hence early stopping), predictions, head
+    /// embeddings, explanations and metrics change in their last bits.
+    const VERSION: u32 = 4;
 
     type Config = TrainConfig;
     type Run<'s> = TrainRun<'s>;
@@ -197,6 +211,10 @@ impl Stage for TrainStage {
         };
         match (grid, errors.is_empty()) {
             (Ok(grid), true) => Ok(Self {
+                upstream: match input {
+                    Input::Upstream => UpstreamSections::read(pipeline),
+                    Input::File(_) => None,
+                },
                 config,
                 grid,
                 input,
@@ -269,10 +287,19 @@ impl Stage for TrainStage {
             .with_context(|| format!("splitting {} with seed {}", path.display(), cell.seed))?;
             splits.insert(cell.seed, made);
         }
+        let provenance = self.upstream.as_ref().map(|upstream| {
+            upstream.provenance(
+                &ctx.pipeline.name,
+                &table.metadata,
+                table.dim,
+                self.config.explain_top_k,
+            )
+        });
         Ok(TrainRun {
             stage: self,
             table,
             splits,
+            provenance,
         })
     }
 }
@@ -354,7 +381,12 @@ impl StageRun for TrainRun<'_> {
             config: cell,
         };
         if stage.config.save_models {
-            save_model(&ctx.dir.path().join(MODELS_DIR), unit, &trained)?;
+            let saved = SavedModel {
+                trained: &trained,
+                provenance: self.provenance.as_ref(),
+                bank: &splits[0],
+            };
+            saved.save(&ctx.dir.path().join(MODELS_DIR), unit)?;
         }
         let mut output = UnitOutput {
             rows: vec![tables::predictions(&key, &trained, &splits)?],
@@ -381,23 +413,46 @@ impl StageRun for TrainRun<'_> {
     }
 }
 
-/// Writes `models/cell-NNNNN/` through a temporary directory, so it is either complete or absent.
-fn save_model(models: &Path, unit: usize, trained: &nona_train::TrainedCell) -> anyhow::Result<()> {
-    let target = models.join(format!("cell-{unit:05}"));
-    let temp = models.join(format!(".cell-{unit:05}.{}.tmp", std::process::id()));
-    if temp.exists() {
-        std::fs::remove_dir_all(&temp)?;
+/// What a model directory holds.
+struct SavedModel<'a> {
+    trained: &'a nona_train::TrainedCell,
+    provenance: Option<&'a Provenance>,
+    /// The training split: NONA's neighbour bank, in bank order.
+    bank: &'a SplitRows<'a>,
+}
+
+impl SavedModel<'_> {
+    /// Writes `models/cell-NNNNN/` through a temporary directory, so it is either complete or
+    /// absent.
+    fn save(&self, models: &Path, unit: usize) -> anyhow::Result<()> {
+        let target = models.join(format!("cell-{unit:05}"));
+        let temp = models.join(format!(".cell-{unit:05}.{}.tmp", std::process::id()));
+        if temp.exists() {
+            std::fs::remove_dir_all(&temp)?;
+        }
+        std::fs::create_dir_all(&temp).with_context(|| format!("creating {}", temp.display()))?;
+        self.write(&temp)?;
+        if target.exists() {
+            std::fs::remove_dir_all(&target)
+                .with_context(|| format!("replacing {}", target.display()))?;
+        }
+        std::fs::rename(&temp, &target).with_context(|| format!("writing {}", target.display()))?;
+        Ok(())
     }
-    std::fs::create_dir_all(&temp).with_context(|| format!("creating {}", temp.display()))?;
-    trained.model.save(&temp)?;
-    write_atomic(
-        &temp.join("cell.json"),
-        serde_json::to_string_pretty(&trained.summary())?.as_bytes(),
-    )?;
-    if target.exists() {
-        std::fs::remove_dir_all(&target)
-            .with_context(|| format!("replacing {}", target.display()))?;
+
+    fn write(&self, dir: &Path) -> anyhow::Result<()> {
+        let trained = self.trained;
+        trained.model.save(dir)?;
+        write_atomic(
+            &dir.join("cell.json"),
+            serde_json::to_string_pretty(&trained.summary())?.as_bytes(),
+        )?;
+        if let Some(provenance) = self.provenance {
+            provenance.save(dir)?;
+        }
+        if trained.model.config().head == nona_train::HeadKind::Nona {
+            provenance::save_neighbours(dir, &self.bank.ids, &self.bank.labels)?;
+        }
+        Ok(())
     }
-    std::fs::rename(&temp, &target).with_context(|| format!("writing {}", target.display()))?;
-    Ok(())
 }
