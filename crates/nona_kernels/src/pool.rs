@@ -93,9 +93,8 @@ pub fn max_pool(
                     for ix in window(ox, stride, pads.left, kernel, width) {
                         let start = ((image * height + iy) * width + ix) * channels;
                         for (o, &v) in pixel.iter_mut().zip(&input[start..start + channels]) {
-                            if v > *o {
-                                *o = v;
-                            }
+                            // A select, not a conditional store: it vectorises to `maxps`.
+                            *o = if v > *o { v } else { *o };
                         }
                     }
                 }

@@ -2,18 +2,30 @@
 //! registers across the whole `kc` loop (12 AVX accumulators, 2 loads of `B` and one broadcast of
 //! `A` per row and step). The instruction set is detected once; CPUs without AVX2 + FMA (and
 //! aarch64, until a NEON kernel exists) run the portable kernel, plain loops the compiler
-//! vectorises for the baseline target.
+//! vectorises for the baseline target. With `finish`, a kernel also applies the epilogue to the
+//! tile before it leaves the registers.
 
 use std::sync::OnceLock;
 
-use super::{MR, NR};
+use super::{Activation, MR, NR};
+
+/// The epilogue of one full tile: `act(tile + bias + residual)`.
+pub(crate) struct Finish {
+    /// `NR` bias values, or null.
+    pub(crate) bias: *const f32,
+    /// `MR` rows of `NR` residual values `residual_stride` apart, or null.
+    pub(crate) residual: *const f32,
+    pub(crate) residual_stride: usize,
+    pub(crate) activation: Activation,
+}
 
 /// A microkernel.
 ///
 /// # Safety
 /// `a[i]` points to `kc` readable floats for every `i < MR`; `b` to `kc · NR` readable floats,
 /// 64-byte aligned; `c` to `MR` rows of `NR` writable floats, `ldc` floats apart, which it reads
-/// first when `accumulate`. Nothing else may access those `C` elements meanwhile.
+/// first when `accumulate`; `finish`'s non-null pointers to the extents it describes. Nothing
+/// else may write those elements meanwhile.
 pub(crate) type Kernel = unsafe fn(
     kc: usize,
     a: &[*const f32; MR],
@@ -21,6 +33,7 @@ pub(crate) type Kernel = unsafe fn(
     c: *mut f32,
     ldc: usize,
     accumulate: bool,
+    finish: Option<&Finish>,
 );
 
 /// The fastest kernel this CPU runs, chosen on first use.
@@ -46,6 +59,7 @@ pub(crate) unsafe fn portable(
     c: *mut f32,
     ldc: usize,
     accumulate: bool,
+    finish: Option<&Finish>,
 ) {
     // SAFETY: the caller guarantees the extents of `a`, `b` (`kc` rows of `NR`) and `c`.
     let (a, b) = unsafe {
@@ -69,6 +83,32 @@ pub(crate) unsafe fn portable(
         for (out, &sum) in c_row.iter_mut().zip(acc_row) {
             *out = if accumulate { *out + sum } else { sum };
         }
+        if let Some(finish) = finish {
+            // SAFETY: the caller guarantees `NR` bias values and `MR` residual rows when non-null.
+            unsafe { finish.apply_scalar(i, c_row) };
+        }
+    }
+}
+
+impl Finish {
+    /// The epilogue on row `i` of the tile, in plain loops.
+    ///
+    /// # Safety
+    /// As [`Kernel`]'s `finish`.
+    unsafe fn apply_scalar(&self, i: usize, row: &mut [f32]) {
+        // SAFETY: the caller guarantees the extents of the non-null pointers.
+        unsafe {
+            if !self.bias.is_null() {
+                let bias = std::slice::from_raw_parts(self.bias, NR);
+                row.iter_mut().zip(bias).for_each(|(o, b)| *o += b);
+            }
+            if !self.residual.is_null() {
+                let residual =
+                    std::slice::from_raw_parts(self.residual.add(i * self.residual_stride), NR);
+                row.iter_mut().zip(residual).for_each(|(o, r)| *o += r);
+            }
+        }
+        self.activation.apply(row);
     }
 }
 
@@ -85,10 +125,11 @@ pub(crate) unsafe fn avx2_fma(
     c: *mut f32,
     ldc: usize,
     accumulate: bool,
+    finish: Option<&Finish>,
 ) {
     use std::arch::x86_64::{
-        __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_load_ps, _mm256_loadu_ps, _mm256_set1_ps,
-        _mm256_setzero_ps, _mm256_storeu_ps,
+        __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_load_ps, _mm256_loadu_ps, _mm256_max_ps,
+        _mm256_min_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
     };
     const HALF: usize = NR / 2;
     let mut acc: [__m256; 2 * MR] = [_mm256_setzero_ps(); 2 * MR];
@@ -109,8 +150,10 @@ pub(crate) unsafe fn avx2_fma(
             acc[2 * i + 1] = _mm256_fmadd_ps(broadcast, b_high, acc[2 * i + 1]);
         }
     }
+    let (zero, six) = (_mm256_setzero_ps(), _mm256_set1_ps(6.0));
     for i in 0..MR {
-        // SAFETY: row `i < MR` of `C` holds `NR` writable floats that only this call accesses.
+        // SAFETY: row `i < MR` of `C` holds `NR` writable floats that only this call accesses;
+        // `finish`'s non-null pointers hold `NR` bias values and `MR` rows of `NR` residuals.
         unsafe {
             let row = c.add(i * ldc);
             let (mut low, mut high) = (acc[2 * i], acc[2 * i + 1]);
@@ -118,8 +161,39 @@ pub(crate) unsafe fn avx2_fma(
                 low = _mm256_add_ps(low, _mm256_loadu_ps(row));
                 high = _mm256_add_ps(high, _mm256_loadu_ps(row.add(HALF)));
             }
+            if let Some(finish) = finish {
+                if !finish.bias.is_null() {
+                    low = _mm256_add_ps(low, _mm256_loadu_ps(finish.bias));
+                    high = _mm256_add_ps(high, _mm256_loadu_ps(finish.bias.add(HALF)));
+                }
+                if !finish.residual.is_null() {
+                    let residual = finish.residual.add(i * finish.residual_stride);
+                    low = _mm256_add_ps(low, _mm256_loadu_ps(residual));
+                    high = _mm256_add_ps(high, _mm256_loadu_ps(residual.add(HALF)));
+                }
+                // `max(0, x)` and `min(6, x)` keep a NaN `x`, as the scalar activations do.
+                match finish.activation {
+                    Activation::Relu => {
+                        low = _mm256_max_ps(zero, low);
+                        high = _mm256_max_ps(zero, high);
+                    }
+                    Activation::Relu6 => {
+                        low = _mm256_min_ps(six, _mm256_max_ps(zero, low));
+                        high = _mm256_min_ps(six, _mm256_max_ps(zero, high));
+                    }
+                    Activation::None | Activation::Silu => {}
+                }
+            }
             _mm256_storeu_ps(row, low);
             _mm256_storeu_ps(row.add(HALF), high);
+            if let Some(finish) = finish
+                && finish.activation == Activation::Silu
+            {
+                // No vector exponential here yet: SiLU on the stored row, still in L1.
+                finish
+                    .activation
+                    .apply(std::slice::from_raw_parts_mut(row, NR));
+            }
         }
     }
 }

@@ -5,7 +5,8 @@
 //! [`KC_MAX`] steps of `k`, the tile's rows of `A` are fetched once (read in place, or gathered by
 //! the caller's [`RowSource`], e.g. im2col) and stay in L2 while each panel of `B` (a `kc × NR`
 //! sliver, in L1) meets every `MR`-row strip of them in the [microkernel](microkernel). After the
-//! last block of `k` the [`Epilogue`] finishes each `MR × NR` tile while it is in L1.
+//! last block of `k` the [`Epilogue`] finishes each `MR × NR` tile in the microkernel's registers
+//! (a tile cut short by the edge of `C`: in L1, right after).
 //!
 //! Summation order: each output is `Σ_k a·b` accumulated in `k` order within a block of `k`
 //! (with FMA on AVX2), the blocks' partial sums added in order; then bias, residual, activation.
@@ -19,6 +20,7 @@ mod tests;
 use std::ops::Range;
 
 pub use epilogue::{Activation, Epilogue};
+use microkernel::Finish;
 pub(crate) use microkernel::Kernel;
 pub use packed::PackedB;
 use rayon::prelude::*;
@@ -242,22 +244,50 @@ unsafe fn compute_tile(
                 let row0 = rows.start + strip;
                 // SAFETY: `a_rows` point to `kc` floats each (checked above), `b_sliver` to `kc`
                 // aligned lines of the panel, and the caller gives this tile's elements of
-                // `out` to this call alone; a short tile goes through a local buffer.
+                // `out` to this call alone; a short tile goes through a local buffer. A full
+                // tile's bias (`n` values, checked) holds `NR` from `cols.start`, its residual
+                // (`m × n`, checked) `MR` rows of `NR` from `(row0, cols.start)`.
                 unsafe {
                     let corner = out.0.add(row0 * n + cols.start);
                     if mr == MR && cols.len() == NR {
-                        kernel(kc, &a_rows, b_sliver, corner, n, accumulate);
-                    } else {
-                        let mut local = [0f32; MR * NR];
-                        for i in 0..mr {
-                            let row = std::slice::from_raw_parts_mut(corner.add(i * n), cols.len());
-                            local[i * NR..i * NR + cols.len()].copy_from_slice(row);
-                        }
-                        kernel(kc, &a_rows, b_sliver, local.as_mut_ptr(), NR, accumulate);
-                        for i in 0..mr {
-                            let row = std::slice::from_raw_parts_mut(corner.add(i * n), cols.len());
-                            row.copy_from_slice(&local[i * NR..i * NR + cols.len()]);
-                        }
+                        let finish = last.then(|| Finish {
+                            bias: epilogue
+                                .bias
+                                .map_or(std::ptr::null(), |bias| bias[cols.start..].as_ptr()),
+                            residual: epilogue.residual.map_or(std::ptr::null(), |residual| {
+                                residual[row0 * n + cols.start..].as_ptr()
+                            }),
+                            residual_stride: n,
+                            activation: epilogue.activation,
+                        });
+                        kernel(
+                            kc,
+                            &a_rows,
+                            b_sliver,
+                            corner,
+                            n,
+                            accumulate,
+                            finish.as_ref(),
+                        );
+                        continue;
+                    }
+                    let mut local = [0f32; MR * NR];
+                    for i in 0..mr {
+                        let row = std::slice::from_raw_parts_mut(corner.add(i * n), cols.len());
+                        local[i * NR..i * NR + cols.len()].copy_from_slice(row);
+                    }
+                    kernel(
+                        kc,
+                        &a_rows,
+                        b_sliver,
+                        local.as_mut_ptr(),
+                        NR,
+                        accumulate,
+                        None,
+                    );
+                    for i in 0..mr {
+                        let row = std::slice::from_raw_parts_mut(corner.add(i * n), cols.len());
+                        row.copy_from_slice(&local[i * NR..i * NR + cols.len()]);
                     }
                     if last {
                         for i in 0..mr {
