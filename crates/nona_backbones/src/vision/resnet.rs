@@ -226,3 +226,35 @@ impl Backbone for ResNet {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{DType, Device, Tensor};
+    use candle_nn::VarBuilder;
+
+    use super::{Network, ResNet};
+    use crate::backbone::{Backbone, BackboneInput};
+    use crate::weights::{SyntheticWeights, synthetic_values};
+
+    fn images(name: &str, batch: usize, side: usize) -> BackboneInput {
+        let shape = [batch, 3, side, side];
+        BackboneInput::Images(
+            Tensor::from_vec(synthetic_values(name, &shape), &shape, &Device::Cpu).unwrap(),
+        )
+    }
+
+    /// The CPU network reuses its activation buffers: a batch embedded after others of other
+    /// sizes (buffers grown, shrunk, holding stale values) gives exactly what it gave first.
+    #[test]
+    fn reused_buffers_do_not_change_the_embeddings() {
+        let weights = VarBuilder::from_backend(Box::new(SyntheticWeights), DType::F32, Device::Cpu);
+        let resnet = ResNet::resnet18(weights).unwrap();
+        assert!(matches!(resnet.network, Network::Nhwc { .. }));
+        let (first, other) = (images("first", 2, 40), images("other", 3, 57));
+        let before = resnet.embed(&first).unwrap().to_vec2::<f32>().unwrap();
+        resnet.embed(&other).unwrap();
+        let after = resnet.embed(&first).unwrap().to_vec2::<f32>().unwrap();
+        assert_eq!(before, after);
+        assert!(before.iter().flatten().any(|&v| v != 0.0));
+    }
+}

@@ -4,7 +4,7 @@
 //! rayon runs the tiles on the caller's pool. Within a tile, for each block of at most
 //! [`KC_MAX`] steps of `k`, the tile's rows of `A` are fetched once (read in place, or gathered by
 //! the caller's [`RowSource`], e.g. im2col) and stay in L2 while each panel of `B` (a `kc × NR`
-//! sliver, in L1) meets every `MR`-row strip of them in the [microkernel](microkernel). After the
+//! sliver, in L1) meets every `MR`-row strip of them in the microkernel. After the
 //! last block of `k` the [`Epilogue`] finishes each `MR × NR` tile in the microkernel's registers
 //! (a tile cut short by the edge of `C`: in L1, right after).
 //!
