@@ -1,5 +1,5 @@
 //! ResNet-18/34 (torchvision layout: `conv1`, `bn1`, `layer{1..4}.{i}.{conv,bn}{1,2}`, `downsample`).
-//! On the CPU in `f32` it runs NHWC on `nona_kernels` ([`super::nhwc`]); elsewhere (CUDA, other
+//! On the CPU in `f32` it runs NHWC on `nona_kernels` (`vision::nhwc`); elsewhere (CUDA, other
 //! dtypes) as candle ops.
 
 use candle_core::{DType, Tensor};

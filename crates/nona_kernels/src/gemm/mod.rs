@@ -1,12 +1,12 @@
 //! `C (m × n) = act(A (m × k) · B (k × n) + bias + residual)`, with `B` packed once at load.
 //!
-//! Blocking: `C` is cut into tiles of up to [`MC_MAX`] rows × a range of [`NR`]-column panels;
-//! rayon runs the tiles on the caller's pool. Within a tile, for each block of at most
-//! [`KC_MAX`] steps of `k`, the tile's rows of `A` are fetched once (read in place, or gathered by
-//! the caller's [`RowSource`], e.g. im2col) and stay in L2 while each panel of `B` (a `kc × NR`
-//! sliver, in L1) meets every `MR`-row strip of them in the microkernel. After the
-//! last block of `k` the [`Epilogue`] finishes each `MR × NR` tile in the microkernel's registers
-//! (a tile cut short by the edge of `C`: in L1, right after).
+//! Blocking: `C` is cut into tiles of up to 72 rows (`MC_MAX`) × a range of 16-column panels
+//! (`NR`); rayon runs the tiles on the caller's pool. Within a tile, for each block of at most
+//! 384 steps of `k` (`KC_MAX`), the tile's rows of `A` are fetched once (read in place, or
+//! gathered by the caller's `RowSource`, e.g. im2col) and stay in L2 while each panel of `B` (a
+//! `kc × NR` sliver, in L1) meets every `MR`-row strip of them in the microkernel. After the last
+//! block of `k` the [`Epilogue`] finishes each `MR × NR` tile in the microkernel's registers (a
+//! tile cut short by the edge of `C`: in L1, right after).
 //!
 //! Summation order: each output is `Σ_k a·b` accumulated in `k` order within a block of `k`
 //! (with FMA on AVX2), the blocks' partial sums added in order; then bias, residual, activation.

@@ -8,7 +8,7 @@ use super::NR;
 #[repr(C, align(64))]
 pub(crate) struct Line(pub(crate) [f32; NR]);
 
-/// `B` (k × n) cut into panels of [`NR`] columns; panel `p` holds rows `0..k` of columns
+/// `B` (k × n) cut into panels of `NR` (16) columns; panel `p` holds rows `0..k` of columns
 /// `p·NR .. p·NR + NR` one after the other (the last panel zero-padded), so that the microkernel
 /// reads it sequentially and any range of `k` is a contiguous slice.
 #[derive(Debug, Clone)]
