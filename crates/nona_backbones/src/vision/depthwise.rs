@@ -3,6 +3,7 @@
 //! output row and kernel tap, a contiguous multiply-add over the row that the compiler vectorises.
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
+pub use nona_kernels::Pads;
 use rayon::prelude::*;
 
 use crate::Result;
@@ -14,19 +15,6 @@ pub struct DepthwiseKernel {
     bias: Vec<f32>,
     kernel: usize,
     stride: usize,
-}
-
-/// Zero padding on each side: top, bottom, left, right.
-#[derive(Debug, Clone, Copy)]
-pub struct Pads {
-    /// Rows above.
-    pub top: usize,
-    /// Rows below.
-    pub bottom: usize,
-    /// Columns left.
-    pub left: usize,
-    /// Columns right.
-    pub right: usize,
 }
 
 impl DepthwiseKernel {

@@ -2,9 +2,11 @@
 
 use candle_core::{D, DType, Module, Tensor};
 use candle_nn::VarBuilder;
+use nona_kernels::{Conv2d, Pads};
 
-use super::depthwise::{DepthwiseKernel, Pads};
-use crate::Result;
+use super::depthwise::DepthwiseKernel;
+use super::nhwc::NhwcConv;
+use crate::{Error, Result};
 
 /// How a convolution pads its input.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +63,23 @@ impl ConvShape {
     /// Same shape with another padding rule.
     pub fn padding(self, padding: Padding) -> Self {
         Self { padding, ..self }
+    }
+
+    /// The zero padding of an input of `height × width`.
+    pub fn pads(&self, height: usize, width: usize) -> Pads {
+        match self.padding {
+            Padding::Symmetric(p) => Pads::uniform(p),
+            Padding::Same => {
+                let (top, bottom) = same_padding(height, self.kernel, self.stride);
+                let (left, right) = same_padding(width, self.kernel, self.stride);
+                Pads {
+                    top,
+                    bottom,
+                    left,
+                    right,
+                }
+            }
+        }
     }
 }
 
@@ -134,7 +153,7 @@ impl ConvBn {
             ..
         } = self.shape;
         let (batch, _, height, width) = x.dims4()?;
-        let pads = self.pads(height, width);
+        let pads = self.shape.pads(height, width);
         match &self.algorithm {
             Algorithm::Depthwise(kernel) => kernel.forward(x, pads),
             Algorithm::Pointwise => {
@@ -160,31 +179,24 @@ impl ConvBn {
         }
     }
 
-    fn pads(&self, height: usize, width: usize) -> Pads {
+    /// The same convolution on the CPU kernels (NHWC, `f32`), its weights packed once.
+    pub fn to_nhwc(&self) -> Result<NhwcConv> {
         let ConvShape {
+            in_channels,
             kernel,
             stride,
-            padding,
+            groups,
             ..
         } = self.shape;
-        match padding {
-            Padding::Symmetric(p) => Pads {
-                top: p,
-                bottom: p,
-                left: p,
-                right: p,
-            },
-            Padding::Same => {
-                let (top, bottom) = same_padding(height, kernel, stride);
-                let (left, right) = same_padding(width, kernel, stride);
-                Pads {
-                    top,
-                    bottom,
-                    left,
-                    right,
-                }
-            }
+        if groups != 1 {
+            return Err(Error::BadInput(format!(
+                "the NHWC convolution has no groups ({groups} asked)"
+            )));
         }
+        let weight = self.weight.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?;
+        let bias = self.bias.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?;
+        let conv = Conv2d::from_oihw(&weight, bias, in_channels, kernel, stride);
+        Ok(NhwcConv::new(conv, self.shape))
     }
 }
 

@@ -3,6 +3,7 @@
 mod depthwise;
 pub mod efficientnet;
 mod layers;
+mod nhwc;
 pub mod resnet;
 
 /// ImageNet normalisation used by torchvision models (RGB, `x` in `[0, 1]`).
