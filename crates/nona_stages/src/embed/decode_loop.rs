@@ -1,6 +1,6 @@
 //! The decode thread loop of `embed`: a unit's samples are prepared window by window on the
-//! decode pool, one window ahead of the backbone, so memory stays bounded by two windows; the
-//! prepared samples are embedded in the batches their modality forms and put back in
+//! decode pool ([`decode_pool`]), one window ahead of the backbone, so memory stays bounded by two
+//! windows; the prepared samples are embedded in the batches their modality forms and put back in
 //! samples-table order.
 
 use std::path::Path;
@@ -12,6 +12,34 @@ use nona_pipeline::{RowError, StageContext};
 
 use super::Loaded;
 use crate::modality::{Prepare, Sample, WithPrepare};
+
+/// The nice value of the decode threads: the lowest priority there is.
+#[cfg(target_os = "linux")]
+const DECODE_NICE: i32 = 19;
+
+/// The decode pool: `threads` threads (`nona-decode-N`) that prepare samples while the backbone
+/// embeds, at the lowest scheduling priority (on Linux; elsewhere at the process's).
+///
+/// The backbone's matmuls keep every core busy on rayon's global pool, and each operation waits
+/// for its slowest thread: a decode thread at the same priority that preempts one of them stalls
+/// them all. At the lowest priority decoding takes the cores the backbone leaves idle (its
+/// single-threaded steps), and all of them while the backbone waits for a window that is not
+/// ready, so preparing the next window no longer holds up the one being embedded.
+pub(super) fn decode_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
+    Ok(rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("nona-decode-{i}"))
+        .start_handler(|_| yield_to_backbone())
+        .build()?)
+}
+
+/// Gives the calling thread the lowest scheduling priority. On Linux a nice value is a thread's
+/// own; elsewhere it is the whole process's, so nothing changes there.
+fn yield_to_backbone() {
+    // Best effort: a thread left at its priority is only slower.
+    #[cfg(target_os = "linux")]
+    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), DECODE_NICE);
+}
 
 /// What one unit produced: the samples embedded (in samples-table order), their embeddings
 /// row-major, and the samples that failed.
@@ -148,4 +176,22 @@ fn embed_batch(state: &Loaded, input: &BackboneInput) -> anyhow::Result<Vec<f32>
         .to_device(&Device::Cpu)?
         .flatten_all()?
         .to_vec1::<f32>()?)
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use rustix::process::getpriority_process;
+    use rustix::thread::gettid;
+
+    fn own_nice() -> i32 {
+        getpriority_process(Some(gettid())).expect("a thread reads its nice value")
+    }
+
+    #[test]
+    fn decode_threads_run_at_the_lowest_priority_and_the_caller_keeps_its_own() {
+        let before = own_nice();
+        let pool = super::decode_pool(3).expect("the pool starts");
+        assert_eq!(pool.broadcast(|_| own_nice()), vec![super::DECODE_NICE; 3]);
+        assert_eq!(own_nice(), before);
+    }
 }

@@ -303,10 +303,7 @@ impl Stage for EmbedStage {
             .config
             .decode_threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("nona-decode-{i}"))
-            .build()?;
+        let pool = decode_loop::decode_pool(threads)?;
         let samples = read_samples(ctx)?;
         let derived_files = ctx.input(PreprocessStage::NAME).join("files");
         let sample_root = self
