@@ -26,6 +26,7 @@
 
 pub mod audio;
 pub mod backbone;
+mod dense;
 mod device;
 mod error;
 pub mod registry;

@@ -8,17 +8,26 @@
 //! - [`gemm`]: `C = A · B` with `B` (the weights) packed once into the microkernel's panels, and a
 //!   fused epilogue (bias, residual, activation);
 //! - [`conv`]: NHWC convolution on top of it (1×1 as one GEMM, k×k as im2col by row tiles);
-//! - [`pool`]: NHWC max-pooling and global average pooling, and the NCHW → NHWC transpose.
+//! - [`pool`]: NHWC max-pooling and global average pooling, and the NCHW → NHWC transpose;
+//! - transformer blocks: [`layer_norm`] (with the residual added first), [`softmax`] (scale folded
+//!   in), [`gelu`] (exact, erf) and [`attention`] over packed sequences that skips padding.
 
+pub mod attention;
+mod avx2;
 pub mod conv;
 #[allow(
     unsafe_code,
     reason = "the microkernels (intrinsics, raw tile pointers) and the output shared by disjoint tiles; each block says why it is sound"
 )]
 pub mod gemm;
+pub mod gelu;
+pub mod layer_norm;
 pub mod pool;
 #[cfg(test)]
 mod reference;
+pub mod softmax;
+#[cfg(test)]
+mod test_data;
 
 pub use conv::{Conv2d, Nhwc, Pads};
 pub use gemm::{Activation, Epilogue, PackedB};

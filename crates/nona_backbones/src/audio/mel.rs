@@ -7,9 +7,13 @@
 //! 3. mel filters: Slaney mel scale and Slaney area normalisation (librosa's defaults,
 //!    `librosa.filters.mel(sr=16000, n_fft=400, n_mels=80)`), computed here in `f64`;
 //! 4. `log10(max(mel, 1e-10))`, floored at the clip's maximum − 8, then `(x + 4) / 4`.
+//!
+//! [`LogMel::compute_frames`] gives it frame-major, the layout the CPU encoder reads.
 
-use realfft::RealFftPlanner;
-use realfft::num_complex::Complex;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use realfft::{RealFftPlanner, RealToComplex};
 
 /// Sample rate Whisper expects.
 pub const SAMPLE_RATE: u32 = 16_000;
@@ -72,12 +76,34 @@ fn mel_to_hz(mel: f64) -> f64 {
     }
 }
 
-/// Computes Whisper log-mel spectrograms for 16 kHz mono clips; the filters are built once.
+/// One mel filter's non-zero stretch: its weights (as `f64`) from FFT bin `first` on.
 #[derive(Debug, Clone)]
+struct Band {
+    first: usize,
+    weights: Vec<f64>,
+}
+
+/// Frames per rayon task.
+const FRAMES_PER_TASK: usize = 64;
+
+/// Computes Whisper log-mel spectrograms for 16 kHz mono clips. The filters, the window and the
+/// FFT plan are made once; frames are computed in parallel, each task reusing its buffers, and a
+/// filter sums only the FFT bins where it is non-zero (the same sums as the dense product: the
+/// bins it skips add zeros).
+#[derive(Clone)]
 pub struct LogMel {
     n_mels: usize,
-    filters: Vec<f32>,
+    bands: Vec<Band>,
     window: Vec<f64>,
+    fft: Arc<dyn RealToComplex<f64>>,
+}
+
+impl std::fmt::Debug for LogMel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogMel")
+            .field("n_mels", &self.n_mels)
+            .finish()
+    }
 }
 
 impl LogMel {
@@ -86,10 +112,27 @@ impl LogMel {
         let window = (0..N_FFT)
             .map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / N_FFT as f64).cos())
             .collect();
+        let bins = N_FFT / 2 + 1;
+        let filters = mel_filters(SAMPLE_RATE, N_FFT, n_mels);
+        let bands = filters
+            .chunks_exact(bins)
+            .map(|filter| {
+                let first = filter.iter().position(|&w| w != 0.0).unwrap_or(0);
+                let last = filter.iter().rposition(|&w| w != 0.0).unwrap_or(0);
+                Band {
+                    first,
+                    weights: filter[first..=last.max(first)]
+                        .iter()
+                        .map(|&w| f64::from(w))
+                        .collect(),
+                }
+            })
+            .collect();
         Self {
             n_mels,
-            filters: mel_filters(SAMPLE_RATE, N_FFT, n_mels),
+            bands,
             window,
+            fft: RealFftPlanner::<f64>::new().plan_fft_forward(N_FFT),
         }
     }
 
@@ -101,24 +144,50 @@ impl LogMel {
     /// The log-mel spectrogram `(n_mels, 3000)` row-major of `samples` (16 kHz mono), padded with
     /// zeros or trimmed to 30 s first.
     pub fn compute(&self, samples: &[f32]) -> Vec<f32> {
-        let mut audio = vec![0.0f64; N_SAMPLES];
-        for (a, &s) in audio.iter_mut().zip(samples) {
-            *a = f64::from(s);
+        let frames = self.compute_frames(samples);
+        let mut log_mel = vec![0.0f32; self.n_mels * N_FRAMES];
+        for (t, frame) in frames.chunks_exact(self.n_mels).enumerate() {
+            for (m, &v) in frame.iter().enumerate() {
+                log_mel[m * N_FRAMES + t] = v;
+            }
         }
-        // Centred frames: reflect-pad N_FFT / 2 on both sides (numpy's "reflect", edge excluded).
+        log_mel
+    }
+
+    /// The same spectrogram frame-major, `(3000, n_mels)` row-major: the layout the encoder's
+    /// first convolution reads.
+    pub fn compute_frames(&self, samples: &[f32]) -> Vec<f32> {
+        // Centred frames: reflect-pad N_FFT / 2 on both sides (numpy's "reflect", edge excluded)
+        // of the clip padded with zeros or trimmed to N_SAMPLES.
+        let sample = |i: usize| samples.get(i).map_or(0.0, |&s| f64::from(s));
         let half = N_FFT / 2;
         let mut padded = Vec::with_capacity(N_SAMPLES + N_FFT);
-        padded.extend((1..=half).rev().map(|i| audio[i]));
-        padded.extend_from_slice(&audio);
-        padded.extend((1..=half).map(|i| audio[N_SAMPLES - 1 - i]));
+        padded.extend((1..=half).rev().map(sample));
+        padded.extend((0..N_SAMPLES).map(sample));
+        padded.extend((1..=half).map(|i| sample(N_SAMPLES - 1 - i)));
 
-        let bins = N_FFT / 2 + 1;
-        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(N_FFT);
-        let mut frame = vec![0.0; N_FFT];
-        let mut spectrum = vec![Complex::new(0.0, 0.0); bins];
-        // power (bins, frames): filled frame by frame, stored frame-major for the mel product.
-        let mut power = vec![0.0f64; N_FRAMES * bins];
-        for t in 0..N_FRAMES {
+        let mut log_mel = vec![0.0f32; N_FRAMES * self.n_mels];
+        let max = log_mel
+            .par_chunks_mut(FRAMES_PER_TASK * self.n_mels)
+            .enumerate()
+            .map(|(task, out)| self.log_frames(&padded, task * FRAMES_PER_TASK, out))
+            .reduce(|| f64::NEG_INFINITY, f64::max);
+        let floor = (max - 8.0) as f32;
+        for v in &mut log_mel {
+            *v = (v.max(floor) + 4.0) / 4.0;
+        }
+        log_mel
+    }
+
+    /// `log10(max(mel energy, 1e-10))` of the frames from `first` on into `out` (frame-major);
+    /// returns their largest value.
+    fn log_frames(&self, padded: &[f64], first: usize, out: &mut [f32]) -> f64 {
+        let mut frame = self.fft.make_input_vec();
+        let mut spectrum = self.fft.make_output_vec();
+        let mut scratch = self.fft.make_scratch_vec();
+        let mut power = vec![0.0f64; spectrum.len()];
+        let mut max = f64::NEG_INFINITY;
+        for (t, out) in (first..).zip(out.chunks_exact_mut(self.n_mels)) {
             let start = t * HOP_LENGTH;
             for ((f, &x), &w) in frame
                 .iter_mut()
@@ -127,33 +196,25 @@ impl LogMel {
             {
                 *f = x * w;
             }
-            fft.process(&mut frame, &mut spectrum)
+            self.fft
+                .process_with_scratch(&mut frame, &mut spectrum, &mut scratch)
                 .expect("buffer sizes match the plan");
-            for (p, c) in power[t * bins..(t + 1) * bins].iter_mut().zip(&spectrum) {
+            for (p, c) in power.iter_mut().zip(&spectrum) {
                 *p = c.norm_sqr();
             }
-        }
-        let mut log_mel = vec![0.0f32; self.n_mels * N_FRAMES];
-        let mut max = f64::NEG_INFINITY;
-        for m in 0..self.n_mels {
-            let filter = &self.filters[m * bins..(m + 1) * bins];
-            for t in 0..N_FRAMES {
-                let frame_power = &power[t * bins..(t + 1) * bins];
-                let energy: f64 = filter
+            for (v, band) in out.iter_mut().zip(&self.bands) {
+                let energy: f64 = band
+                    .weights
                     .iter()
-                    .zip(frame_power)
-                    .map(|(&f, &p)| f64::from(f) * p)
+                    .zip(&power[band.first..])
+                    .map(|(w, p)| w * p)
                     .sum();
                 let value = energy.max(1e-10).log10();
                 max = max.max(value);
-                log_mel[m * N_FRAMES + t] = value as f32;
+                *v = value as f32;
             }
         }
-        let floor = (max - 8.0) as f32;
-        for v in &mut log_mel {
-            *v = (v.max(floor) + 4.0) / 4.0;
-        }
-        log_mel
+        max
     }
 }
 

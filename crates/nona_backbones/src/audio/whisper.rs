@@ -2,11 +2,19 @@
 //! convolutions with GELU (the second with stride 2), sinusoidal positions, pre-norm transformer
 //! blocks and a final layer norm, then mean pooling over frames.
 //!
+//! On the CPU the encoder runs on plain slices with the fused kernels of `nona_kernels` ([`cpu`]:
+//! both convolutions as one product each over the frame-major log-mel, one `[Q|K|V]` product per
+//! block); elsewhere with candle ops ([`device`]).
+//!
 //! Parameter names follow transformers' `WhisperEncoder` (`conv1`, `layers.{i}.self_attn.q_proj`,
 //! `layers.{i}.fc1`, `layer_norm`, …) relative to the [`VarBuilder`] given.
 
-use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{Conv1d, Conv1dConfig, LayerNorm, Linear, VarBuilder};
+mod cpu;
+mod device;
+
+use candle_core::{DType, Device, Shape, Tensor};
+use candle_nn::VarBuilder;
+use rayon::prelude::*;
 
 use super::mel::{HOP_LENGTH, LogMel, N_FRAMES, N_SAMPLES, SAMPLE_RATE};
 use crate::backbone::{Backbone, BackboneInput, InputSpec};
@@ -101,55 +109,76 @@ pub fn sinusoids(length: usize, channels: usize, device: &Device) -> Result<Tens
     Ok(Tensor::from_vec(table, (length, channels), device)?)
 }
 
-struct Block {
-    attn_norm: LayerNorm,
-    q: Linear,
-    k: Linear,
-    v: Linear,
-    out: Linear,
-    ffn_norm: LayerNorm,
-    fc1: Linear,
-    fc2: Linear,
-    heads: usize,
+/// A `weight` and `bias` pair.
+type Affine = (Tensor, Tensor);
+
+fn affine(vb: VarBuilder, weight: impl Into<Shape>, outputs: usize) -> Result<Affine> {
+    Ok((vb.get(weight, "weight")?, vb.get(outputs, "bias")?))
 }
 
-impl Block {
-    fn new(vb: VarBuilder, cfg: &WhisperConfig) -> Result<Self> {
-        let d = cfg.d_model;
+/// One pre-norm block's parameters.
+struct BlockWeights {
+    attn_norm: Affine,
+    /// `[query; key; value]` projection, `3d` outputs (the key has no bias: zeros).
+    qkv: Affine,
+    out: Affine,
+    ffn_norm: Affine,
+    fc1: Affine,
+    fc2: Affine,
+}
+
+impl BlockWeights {
+    fn read(vb: VarBuilder, cfg: &WhisperConfig) -> Result<Self> {
+        let (d, f) = (cfg.d_model, cfg.ffn_dim);
         let attn = vb.pp("self_attn");
+        let (q, v) = (
+            affine(attn.pp("q_proj"), (d, d), d)?,
+            affine(attn.pp("v_proj"), (d, d), d)?,
+        );
+        let k = attn.pp("k_proj").get((d, d), "weight")?;
+        let no_bias = Tensor::zeros(d, DType::F32, k.device())?;
         Ok(Self {
-            attn_norm: candle_nn::layer_norm(d, 1e-5, vb.pp("self_attn_layer_norm"))?,
-            q: candle_nn::linear(d, d, attn.pp("q_proj"))?,
-            k: candle_nn::linear_no_bias(d, d, attn.pp("k_proj"))?,
-            v: candle_nn::linear(d, d, attn.pp("v_proj"))?,
-            out: candle_nn::linear(d, d, attn.pp("out_proj"))?,
-            ffn_norm: candle_nn::layer_norm(d, 1e-5, vb.pp("final_layer_norm"))?,
-            fc1: candle_nn::linear(d, cfg.ffn_dim, vb.pp("fc1"))?,
-            fc2: candle_nn::linear(cfg.ffn_dim, d, vb.pp("fc2"))?,
-            heads: cfg.heads,
+            attn_norm: affine(vb.pp("self_attn_layer_norm"), d, d)?,
+            qkv: (
+                Tensor::cat(&[q.0, k, v.0], 0)?,
+                Tensor::cat(&[q.1, no_bias, v.1], 0)?,
+            ),
+            out: affine(attn.pp("out_proj"), (d, d), d)?,
+            ffn_norm: affine(vb.pp("final_layer_norm"), d, d)?,
+            fc1: affine(vb.pp("fc1"), (f, d), f)?,
+            fc2: affine(vb.pp("fc2"), (d, f), d)?,
         })
     }
+}
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let (b, t, d) = x.dims3()?;
-        let head_dim = d / self.heads;
-        let h = self.attn_norm.forward(x)?;
-        let split = |y: Tensor| -> candle_core::Result<Tensor> {
-            y.reshape((b, t, self.heads, head_dim))?
-                .transpose(1, 2)?
-                .contiguous()
-        };
-        let scale = (head_dim as f64).powf(-0.5);
-        let q = split((self.q.forward(&h)? * scale)?)?;
-        let k = split(self.k.forward(&h)?)?;
-        let v = split(self.v.forward(&h)?)?;
-        let weights = candle_nn::ops::softmax_last_dim(&q.matmul(&k.t()?)?)?;
-        let attended = weights.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
-        let x = (x + self.out.forward(&attended)?)?;
-        let h = self.ffn_norm.forward(&x)?;
-        let h = self.fc2.forward(&self.fc1.forward(&h)?.gelu_erf()?)?;
-        Ok((x + h)?)
+/// All parameters of an encoder.
+struct EncoderWeights {
+    /// `(d, n_mels, 3)`.
+    conv1: Affine,
+    /// `(d, d, 3)`.
+    conv2: Affine,
+    blocks: Vec<BlockWeights>,
+    norm: Affine,
+}
+
+impl EncoderWeights {
+    fn read(vb: VarBuilder, cfg: &WhisperConfig) -> Result<Self> {
+        let d = cfg.d_model;
+        Ok(Self {
+            conv1: affine(vb.pp("conv1"), (d, cfg.n_mels, 3), d)?,
+            conv2: affine(vb.pp("conv2"), (d, d, 3), d)?,
+            blocks: (0..cfg.layers)
+                .map(|i| BlockWeights::read(vb.pp(format!("layers.{i}")), cfg))
+                .collect::<Result<_>>()?,
+            norm: affine(vb.pp("layer_norm"), d, d)?,
+        })
     }
+}
+
+/// The forward pass an encoder runs, by the device of its weights.
+enum Pass {
+    Cpu(cpu::CpuEncoder),
+    Device(device::DeviceEncoder),
 }
 
 /// Whisper's encoder with mean pooling.
@@ -158,11 +187,7 @@ pub struct WhisperEncoder {
     cfg: WhisperConfig,
     pooling: Pooling,
     mel: LogMel,
-    conv1: Conv1d,
-    conv2: Conv1d,
-    positions: Tensor,
-    blocks: Vec<Block>,
-    norm: LayerNorm,
+    pass: Pass,
 }
 
 impl WhisperEncoder {
@@ -173,22 +198,18 @@ impl WhisperEncoder {
         cfg: WhisperConfig,
         pooling: Pooling,
     ) -> Result<Self> {
-        let d = cfg.d_model;
-        let conv = |stride| Conv1dConfig {
-            padding: 1,
-            stride,
-            ..Default::default()
+        let on_cpu = matches!(vb.device(), Device::Cpu);
+        let positions = sinusoids(cfg.max_source_positions, cfg.d_model, vb.device())?;
+        let weights = EncoderWeights::read(vb, &cfg)?;
+        let pass = if on_cpu {
+            Pass::Cpu(cpu::CpuEncoder::new(&cfg, weights, &positions)?)
+        } else {
+            Pass::Device(device::DeviceEncoder::new(&cfg, weights, positions)?)
         };
         Ok(Self {
             id: id.into(),
             mel: LogMel::new(cfg.n_mels),
-            conv1: candle_nn::conv1d(cfg.n_mels, d, 3, conv(1), vb.pp("conv1"))?,
-            conv2: candle_nn::conv1d(d, d, 3, conv(2), vb.pp("conv2"))?,
-            positions: sinusoids(cfg.max_source_positions, d, vb.device())?,
-            blocks: (0..cfg.layers)
-                .map(|i| Block::new(vb.pp(format!("layers.{i}")), &cfg))
-                .collect::<Result<_>>()?,
-            norm: candle_nn::layer_norm(d, 1e-5, vb.pp("layer_norm"))?,
+            pass,
             cfg,
             pooling,
         })
@@ -204,22 +225,35 @@ impl WhisperEncoder {
         self.mel.compute(samples)
     }
 
-    /// Encoder output `(B, frames / 2, d)` for log-mel input `(B, n_mels, frames)`.
+    /// Encoder output `(B, ⌈frames / 2⌉, d)` for log-mel input `(B, n_mels, frames)`.
     pub fn forward_mel(&self, mel: &Tensor) -> Result<Tensor> {
-        let x = self.conv1.forward(mel)?.gelu_erf()?;
-        let x = self.conv2.forward(&x)?.gelu_erf()?.transpose(1, 2)?;
-        let frames = x.dim(1)?;
-        if frames > self.cfg.max_source_positions {
+        let (b, n_mels, frames) = mel.dims3()?;
+        if n_mels != self.cfg.n_mels || frames == 0 {
             return Err(Error::BadInput(format!(
-                "{frames} encoder frames exceed the {} positions",
+                "log-mel input {:?}, expected (B, {}, frames)",
+                mel.dims(),
+                self.cfg.n_mels
+            )));
+        }
+        let out_frames = frames.div_ceil(2);
+        if out_frames > self.cfg.max_source_positions {
+            return Err(Error::BadInput(format!(
+                "{out_frames} encoder frames exceed the {} positions",
                 self.cfg.max_source_positions
             )));
         }
-        let mut x = x.broadcast_add(&self.positions.narrow(0, 0, frames)?)?;
-        for block in &self.blocks {
-            x = block.forward(&x)?;
+        match &self.pass {
+            Pass::Cpu(encoder) => {
+                let frame_major = mel.transpose(1, 2)?.flatten_all()?.to_vec1::<f32>()?;
+                let hidden = encoder.forward(&frame_major, b, frames);
+                Ok(Tensor::from_vec(
+                    hidden,
+                    (b, out_frames, self.cfg.d_model),
+                    mel.device(),
+                )?)
+            }
+            Pass::Device(encoder) => encoder.forward(mel),
         }
-        Ok(self.norm.forward(&x)?)
     }
 
     /// Mean of `hidden` `(B, T, d)` over the frames [`Pooling`] selects; `valid[b]` is the
@@ -270,15 +304,30 @@ impl Backbone for WhisperEncoder {
         let (samples, lengths) = input.audio()?;
         let device = samples.device();
         let clips = samples.to_dtype(DType::F32)?.to_vec2::<f32>()?;
-        let mels = clips
-            .iter()
-            .zip(lengths)
-            .map(|(clip, &n)| {
-                let mel = self.mel.compute(&clip[..n.min(clip.len())]);
-                Tensor::from_vec(mel, (self.cfg.n_mels, N_FRAMES), device)
-            })
-            .collect::<candle_core::Result<Vec<_>>>()?;
-        let hidden = self.forward_mel(&Tensor::stack(&mels, 0)?)?;
+        let hidden = match &self.pass {
+            Pass::Cpu(encoder) => {
+                // Frame-major log-mels of all clips, computed in parallel, straight into the encoder.
+                let mels: Vec<Vec<f32>> = clips
+                    .par_iter()
+                    .zip(lengths)
+                    .map(|(clip, &n)| self.mel.compute_frames(&clip[..n.min(clip.len())]))
+                    .collect();
+                let hidden = encoder.forward(&mels.concat(), clips.len(), N_FRAMES);
+                let frames = hidden.len() / (clips.len() * self.cfg.d_model);
+                Tensor::from_vec(hidden, (clips.len(), frames, self.cfg.d_model), device)?
+            }
+            Pass::Device(_) => {
+                let mels = clips
+                    .iter()
+                    .zip(lengths)
+                    .map(|(clip, &n)| {
+                        let mel = self.mel.compute(&clip[..n.min(clip.len())]);
+                        Tensor::from_vec(mel, (self.cfg.n_mels, N_FRAMES), device)
+                    })
+                    .collect::<candle_core::Result<Vec<_>>>()?;
+                self.forward_mel(&Tensor::stack(&mels, 0)?)?
+            }
+        };
         self.pool(&hidden, lengths)
     }
 }
@@ -297,4 +346,57 @@ pub fn load_ctranslate2(
     let tensors = model.whisper_encoder(device).ok_or_else(not_whisper)?;
     let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
     WhisperEncoder::new(id, vb, cfg, pooling)
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{DType, Device, Tensor};
+    use candle_nn::VarBuilder;
+    use nona_testkit::Gap;
+
+    use super::{EncoderWeights, WhisperConfig, cpu::CpuEncoder, device::DeviceEncoder, sinusoids};
+    use crate::weights::{SyntheticWeights, synthetic_values};
+
+    /// The candle pass (what CUDA runs) and the CPU pass agree on the CPU, on an odd number of
+    /// frames (the last window of the strided convolution reaches the padding frame); parity with
+    /// transformers is tests/audio_parity.rs.
+    #[test]
+    fn device_and_cpu_passes_agree() {
+        let cfg = WhisperConfig {
+            n_mels: 12,
+            ffn_dim: 40,
+            max_source_positions: 32,
+            ..WhisperConfig::new(24, 2, 3)
+        };
+        let read = || {
+            let vb = VarBuilder::from_backend(Box::new(SyntheticWeights), DType::F32, Device::Cpu);
+            EncoderWeights::read(vb, &cfg).unwrap()
+        };
+        let positions = sinusoids(32, 24, &Device::Cpu).unwrap();
+        let cpu = CpuEncoder::new(&cfg, read(), &positions).unwrap();
+        let device = DeviceEncoder::new(&cfg, read(), positions).unwrap();
+        let (b, frames) = (2, 41);
+        let mel = Tensor::from_vec(
+            synthetic_values("mel", &[b * 12 * frames]),
+            (b, 12, frames),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let expected = device.forward(&mel).unwrap();
+        let frame_major = mel
+            .transpose(1, 2)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let actual = Tensor::from_vec(
+            cpu.forward(&frame_major, b, frames),
+            (b, 21, 24),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let gap = Gap::of_tensors(&actual, &expected);
+        assert!(gap.relative() < 1e-5, "{gap}");
+    }
 }

@@ -1,11 +1,18 @@
 //! The post-LayerNorm transformer encoder shared by BERT, MiniLM and DistilBERT.
 //!
 //! `x = LN(word + position [+ token type])`, then per layer
-//! `x = LN(x + Attn(x))`, `x = LN(x + W2 gelu(W1 x))` with exact (erf) GELU and padding keys masked
-//! out of the softmax, as Hugging Face `BertModel`/`DistilBertModel` (eval mode) compute it.
+//! `x = LN(x + Attn(x))`, `x = LN(x + W2 gelu(W1 x))` with exact (erf) GELU and padding keys left
+//! out of the attention, as Hugging Face `BertModel`/`DistilBertModel` (eval mode) compute it.
+//!
+//! The parameters are read here (query, key and value weights concatenated into one projection)
+//! and run by one of two forward passes: [`cpu`] on the CPU (packed real tokens, fused kernels of
+//! `nona_kernels`, no work on padding), [`device`] with candle ops elsewhere (CUDA).
 
-use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
+mod cpu;
+mod device;
+
+use candle_core::{Device, Tensor};
+use candle_nn::VarBuilder;
 
 use super::check_ids;
 use crate::{Error, Result};
@@ -83,113 +90,152 @@ impl EncoderConfig {
     }
 }
 
+/// Which positions of a batch get a hidden state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Positions {
+    /// Every position, padding included (padding attends to the real tokens, as in Hugging Face).
+    All,
+    /// The real tokens and position 0 (the `[CLS]` pooling reads it); other padding positions are
+    /// zeros. The CPU pass skips their rows; the device pass computes them anyway.
+    Tokens,
+}
+
+/// A `weight (outputs, inputs)` and `bias (outputs)` pair.
+type Affine = (Tensor, Tensor);
+
 /// `weight`/`bias`, or the `gamma`/`beta` of older BERT checkpoints.
-fn layer_norm(size: usize, eps: f64, vb: VarBuilder) -> Result<LayerNorm> {
+fn layer_norm(size: usize, vb: VarBuilder) -> Result<Affine> {
     let (weight, bias) = if vb.contains_tensor("weight") || !vb.contains_tensor("gamma") {
         ("weight", "bias")
     } else {
         ("gamma", "beta")
     };
-    Ok(LayerNorm::new(
-        vb.get(size, weight)?,
-        vb.get(size, bias)?,
-        eps,
+    Ok((vb.get(size, weight)?, vb.get(size, bias)?))
+}
+
+fn linear(inputs: usize, outputs: usize, vb: VarBuilder) -> Result<Affine> {
+    Ok((
+        vb.get((outputs, inputs), "weight")?,
+        vb.get(outputs, "bias")?,
     ))
 }
 
-fn embedding(rows: usize, width: usize, vb: VarBuilder) -> Result<Embedding> {
-    Ok(Embedding::new(vb.get((rows, width), "weight")?, width))
+/// Query, key and value projections as one: weights and biases concatenated along the outputs.
+fn fused_qkv(d: usize, [q, k, v]: [VarBuilder; 3]) -> Result<Affine> {
+    let (q, k, v) = (linear(d, d, q)?, linear(d, d, k)?, linear(d, d, v)?);
+    Ok((
+        Tensor::cat(&[q.0, k.0, v.0], 0)?,
+        Tensor::cat(&[q.1, k.1, v.1], 0)?,
+    ))
 }
 
-fn linear(input: usize, output: usize, vb: VarBuilder) -> Result<Linear> {
-    Ok(candle_nn::linear(input, output, vb)?)
+/// One layer's parameters.
+struct LayerWeights {
+    /// `[query; key; value]` projection, `3d` outputs.
+    qkv: Affine,
+    attention_out: Affine,
+    attention_norm: Affine,
+    ffn_in: Affine,
+    ffn_out: Affine,
+    output_norm: Affine,
 }
 
-struct Layer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
-    attention_out: Linear,
-    attention_norm: LayerNorm,
-    ffn_in: Linear,
-    ffn_out: Linear,
-    output_norm: LayerNorm,
-    num_heads: usize,
-}
-
-impl Layer {
-    fn new(c: &EncoderConfig, vb: VarBuilder) -> Result<Self> {
-        let (d, f, eps) = (c.hidden_size, c.intermediate_size, c.layer_norm_eps);
+impl LayerWeights {
+    fn read(c: &EncoderConfig, vb: VarBuilder) -> Result<Self> {
+        let (d, f) = (c.hidden_size, c.intermediate_size);
         Ok(match c.layout {
             Layout::Bert => {
                 let attention = vb.pp("attention");
                 let own = attention.pp("self");
                 Self {
-                    query: linear(d, d, own.pp("query"))?,
-                    key: linear(d, d, own.pp("key"))?,
-                    value: linear(d, d, own.pp("value"))?,
+                    qkv: fused_qkv(d, [own.pp("query"), own.pp("key"), own.pp("value")])?,
                     attention_out: linear(d, d, attention.pp("output").pp("dense"))?,
-                    attention_norm: layer_norm(d, eps, attention.pp("output").pp("LayerNorm"))?,
+                    attention_norm: layer_norm(d, attention.pp("output").pp("LayerNorm"))?,
                     ffn_in: linear(d, f, vb.pp("intermediate").pp("dense"))?,
                     ffn_out: linear(f, d, vb.pp("output").pp("dense"))?,
-                    output_norm: layer_norm(d, eps, vb.pp("output").pp("LayerNorm"))?,
-                    num_heads: c.num_heads,
+                    output_norm: layer_norm(d, vb.pp("output").pp("LayerNorm"))?,
                 }
             }
             Layout::DistilBert => {
                 let attention = vb.pp("attention");
                 Self {
-                    query: linear(d, d, attention.pp("q_lin"))?,
-                    key: linear(d, d, attention.pp("k_lin"))?,
-                    value: linear(d, d, attention.pp("v_lin"))?,
+                    qkv: fused_qkv(
+                        d,
+                        [
+                            attention.pp("q_lin"),
+                            attention.pp("k_lin"),
+                            attention.pp("v_lin"),
+                        ],
+                    )?,
                     attention_out: linear(d, d, attention.pp("out_lin"))?,
-                    attention_norm: layer_norm(d, eps, vb.pp("sa_layer_norm"))?,
+                    attention_norm: layer_norm(d, vb.pp("sa_layer_norm"))?,
                     ffn_in: linear(d, f, vb.pp("ffn").pp("lin1"))?,
                     ffn_out: linear(f, d, vb.pp("ffn").pp("lin2"))?,
-                    output_norm: layer_norm(d, eps, vb.pp("output_layer_norm"))?,
-                    num_heads: c.num_heads,
+                    output_norm: layer_norm(d, vb.pp("output_layer_norm"))?,
                 }
             }
         })
     }
+}
 
-    /// `x`: (B, L, d); `mask_bias`: (B, 1, 1, L), 0 for keys to attend to, very negative for padding.
-    fn forward(&self, x: &Tensor, mask_bias: &Tensor) -> Result<Tensor> {
-        let (b, l, d) = x.dims3()?;
-        let head = d / self.num_heads;
-        let heads = |t: Tensor| -> Result<Tensor> {
-            Ok(t.reshape((b, l, self.num_heads, head))?
-                .transpose(1, 2)?
-                .contiguous()?)
+/// All parameters of an encoder.
+struct EncoderWeights {
+    /// `(vocab_size, d)`.
+    word: Tensor,
+    /// `(max_position_embeddings, d)`.
+    position: Tensor,
+    /// `(type_vocab_size, d)`, BERT layout only.
+    token_type: Option<Tensor>,
+    norm: Affine,
+    layers: Vec<LayerWeights>,
+}
+
+impl EncoderWeights {
+    fn read(config: &EncoderConfig, vb: VarBuilder) -> Result<Self> {
+        // Checkpoints of the *ForMaskedLM/… heads prefix the encoder with `bert.`/`distilbert.`.
+        let vb = [None, Some("bert"), Some("distilbert")]
+            .into_iter()
+            .map(|prefix| prefix.map_or_else(|| vb.clone(), |p| vb.pp(p)))
+            .find(|vb| vb.contains_tensor("embeddings.word_embeddings.weight"))
+            .unwrap_or(vb);
+        let d = config.hidden_size;
+        let emb = vb.pp("embeddings");
+        let layers_vb = match config.layout {
+            Layout::Bert => vb.pp("encoder").pp("layer"),
+            Layout::DistilBert => vb.pp("transformer").pp("layer"),
         };
-        let q = heads((self.query.forward(x)? / (head as f64).sqrt())?)?;
-        let k = heads(self.key.forward(x)?)?;
-        let v = heads(self.value.forward(x)?)?;
-        let scores = q.matmul(&k.t()?)?.broadcast_add(mask_bias)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let context = probs
-            .matmul(&v)?
-            .transpose(1, 2)?
-            .contiguous()?
-            .reshape((b, l, d))?;
-        let x = self
-            .attention_norm
-            .forward(&(self.attention_out.forward(&context)? + x)?)?;
-        let ffn = self
-            .ffn_out
-            .forward(&self.ffn_in.forward(&x)?.gelu_erf()?)?;
-        Ok(self.output_norm.forward(&(ffn + x)?)?)
+        Ok(Self {
+            word: emb
+                .pp("word_embeddings")
+                .get((config.vocab_size, d), "weight")?,
+            position: emb
+                .pp("position_embeddings")
+                .get((config.max_position_embeddings, d), "weight")?,
+            token_type: match config.layout {
+                Layout::Bert => Some(
+                    emb.pp("token_type_embeddings")
+                        .get((config.type_vocab_size, d), "weight")?,
+                ),
+                Layout::DistilBert => None,
+            },
+            norm: layer_norm(d, emb.pp("LayerNorm"))?,
+            layers: (0..config.num_layers)
+                .map(|i| LayerWeights::read(config, layers_vb.pp(i)))
+                .collect::<Result<_>>()?,
+        })
     }
+}
+
+/// The forward pass an encoder runs, by the device of its weights.
+enum Pass {
+    Cpu(cpu::CpuEncoder),
+    Device(device::DeviceEncoder),
 }
 
 /// Embeddings + layers.
 pub(crate) struct Encoder {
     config: EncoderConfig,
-    word: Embedding,
-    position: Embedding,
-    token_type: Option<Embedding>,
-    norm: LayerNorm,
-    layers: Vec<Layer>,
+    pass: Pass,
 }
 
 impl Encoder {
@@ -200,38 +246,16 @@ impl Encoder {
                 config.hidden_size, config.num_heads
             )));
         }
-        // Checkpoints of the *ForMaskedLM/… heads prefix the encoder with `bert.`/`distilbert.`.
-        let vb = [None, Some("bert"), Some("distilbert")]
-            .into_iter()
-            .map(|prefix| prefix.map_or_else(|| vb.clone(), |p| vb.pp(p)))
-            .find(|vb| vb.contains_tensor("embeddings.word_embeddings.weight"))
-            .unwrap_or(vb);
-        let (d, eps) = (config.hidden_size, config.layer_norm_eps);
-        let emb = vb.pp("embeddings");
-        let layers_vb = match config.layout {
-            Layout::Bert => vb.pp("encoder").pp("layer"),
-            Layout::DistilBert => vb.pp("transformer").pp("layer"),
+        let on_cpu = matches!(vb.device(), Device::Cpu);
+        let weights = EncoderWeights::read(config, vb)?;
+        let pass = if on_cpu {
+            Pass::Cpu(cpu::CpuEncoder::new(config, weights)?)
+        } else {
+            Pass::Device(device::DeviceEncoder::new(config, weights)?)
         };
         Ok(Self {
             config: config.clone(),
-            word: embedding(config.vocab_size, d, emb.pp("word_embeddings"))?,
-            position: embedding(
-                config.max_position_embeddings,
-                d,
-                emb.pp("position_embeddings"),
-            )?,
-            token_type: match config.layout {
-                Layout::Bert => Some(embedding(
-                    config.type_vocab_size,
-                    d,
-                    emb.pp("token_type_embeddings"),
-                )?),
-                Layout::DistilBert => None,
-            },
-            norm: layer_norm(d, eps, emb.pp("LayerNorm"))?,
-            layers: (0..config.num_layers)
-                .map(|i| Layer::new(config, layers_vb.pp(i)))
-                .collect::<Result<_>>()?,
+            pass,
         })
     }
 
@@ -239,12 +263,13 @@ impl Encoder {
         &self.config
     }
 
-    /// Last hidden state `(B, L, d)`.
+    /// Last hidden state `(B, L, d)` at the [`Positions`] asked for.
     pub(crate) fn forward(
         &self,
         input_ids: &Tensor,
         attention_mask: &Tensor,
         token_type_ids: Option<&Tensor>,
+        positions: Positions,
     ) -> Result<Tensor> {
         let ids = check_ids("input_ids", input_ids)?;
         let (b, l) = ids.dims2()?;
@@ -261,35 +286,80 @@ impl Encoder {
                 self.config.max_position_embeddings
             )));
         }
-        let device: &Device = ids.device();
-        let positions = Tensor::arange(0u32, l as u32, device)?;
-        let mut x = self
-            .word
-            .forward(&ids)?
-            .broadcast_add(&self.position.forward(&positions)?)?;
-        if let Some(token_type) = &self.token_type {
-            let types = match token_type_ids {
-                Some(types) if types.dims() == [b, l] => check_ids("token_type_ids", types)?,
-                Some(types) => {
-                    return Err(Error::BadInput(format!(
-                        "token_type_ids {:?} does not match input_ids {:?}",
-                        types.dims(),
-                        [b, l]
-                    )));
-                }
-                None => Tensor::zeros((b, l), DType::U32, device)?,
+        let types = match token_type_ids {
+            // DistilBERT has no token types: they are ignored.
+            Some(_) if self.config.layout == Layout::DistilBert => None,
+            Some(types) if types.dims() == [b, l] => Some(check_ids("token_type_ids", types)?),
+            Some(types) => {
+                return Err(Error::BadInput(format!(
+                    "token_type_ids {:?} does not match input_ids {:?}",
+                    types.dims(),
+                    [b, l]
+                )));
+            }
+            None => None,
+        };
+        match &self.pass {
+            Pass::Cpu(encoder) => encoder.forward(&ids, attention_mask, types.as_ref(), positions),
+            Pass::Device(encoder) => encoder.forward(&ids, attention_mask, types.as_ref()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{DType, Device, Tensor};
+    use candle_nn::VarBuilder;
+    use nona_testkit::Gap;
+
+    use super::{
+        EncoderConfig, EncoderWeights, Layout, Positions, cpu::CpuEncoder, device::DeviceEncoder,
+    };
+    use crate::weights::SyntheticWeights;
+
+    /// The candle pass (what CUDA runs) and the CPU pass agree, on the CPU, at every position the
+    /// CPU pass computes; the tiny encoders' parity with transformers is tests/text_parity.rs.
+    #[test]
+    fn device_and_cpu_passes_agree() {
+        for layout in [Layout::Bert, Layout::DistilBert] {
+            let config = EncoderConfig {
+                layout,
+                vocab_size: 50,
+                hidden_size: 48,
+                num_layers: 2,
+                num_heads: 3,
+                intermediate_size: 96,
+                max_position_embeddings: 16,
+                type_vocab_size: 2,
+                layer_norm_eps: 1e-12,
+                max_tokens: 16,
             };
-            x = (x + token_type.forward(&types)?)?;
+            let read = || {
+                let vb =
+                    VarBuilder::from_backend(Box::new(SyntheticWeights), DType::F32, Device::Cpu);
+                EncoderWeights::read(&config, vb).unwrap()
+            };
+            let cpu = CpuEncoder::new(&config, read()).unwrap();
+            let device = DeviceEncoder::new(&config, read()).unwrap();
+            let ids =
+                Tensor::new(&[[2u32, 7, 9, 31, 4, 3], [2, 11, 3, 0, 0, 0]], &Device::Cpu).unwrap();
+            let mask =
+                Tensor::new(&[[1u32, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]], &Device::Cpu).unwrap();
+            let types =
+                Tensor::new(&[[0u32, 0, 0, 1, 1, 1], [0, 0, 0, 0, 0, 0]], &Device::Cpu).unwrap();
+            let expected = device.forward(&ids, &mask, Some(&types)).unwrap();
+            let all = cpu
+                .forward(&ids, &mask, Some(&types), Positions::All)
+                .unwrap();
+            let gap = Gap::of_tensors(&all, &expected);
+            assert!(gap.relative() < 1e-5, "{layout:?} all positions: {gap}");
+            // Tokens only: the same values at the real tokens, zeros at padding.
+            let tokens = cpu
+                .forward(&ids, &mask, Some(&types), Positions::Tokens)
+                .unwrap();
+            let real = mask.to_dtype(DType::F32).unwrap().unsqueeze(2).unwrap();
+            let gap = Gap::of_tensors(&tokens, &expected.broadcast_mul(&real).unwrap());
+            assert!(gap.relative() < 1e-5, "{layout:?} tokens: {gap}");
         }
-        let mut x = self.norm.forward(&x)?;
-        // (1 - mask) · f32::MIN: 0 on tokens, the most negative float on padding (as transformers).
-        let keep = attention_mask.to_dtype(DType::F32)?;
-        let mask_bias = ((1.0 - keep)? * f64::from(f32::MIN))?
-            .to_dtype(x.dtype())?
-            .reshape((b, 1, 1, l))?;
-        for layer in &self.layers {
-            x = layer.forward(&x, &mask_bias)?;
-        }
-        Ok(x)
     }
 }

@@ -1,5 +1,6 @@
 //! BERT-family text encoders: BERT, DistilBERT and MiniLM (BERT layout), post-LayerNorm
-//! transformers written with candle-nn, reading Hugging Face parameter names.
+//! transformers reading Hugging Face parameter names; on the CPU with the fused kernels of
+//! `nona_kernels` and no work on padding, elsewhere with candle ops.
 //!
 //! Input: [`BackboneInput::Tokens`](crate::BackboneInput::Tokens) with `(B, L)` `u32`/`i64` ids
 //! and a Hugging Face attention mask (1 = real token, 0 = padding); tokenise with `nona_text`.
@@ -22,6 +23,7 @@ use candle_nn::VarBuilder;
 use crate::backbone::{Backbone, BackboneInput, InputSpec};
 use crate::{Error, Result};
 
+use bert::Positions;
 pub use bert::{EncoderConfig, Layout};
 
 /// How a `(B, L, d)` last hidden state becomes one `(B, d)` embedding per text.
@@ -117,10 +119,18 @@ impl TextEncoder {
     /// The last hidden state `(B, L, d)` (padding positions included) and the attention mask as
     /// given, for a [`BackboneInput::Tokens`] batch.
     pub fn last_hidden_state(&self, input: &BackboneInput) -> Result<(Tensor, Tensor)> {
+        self.hidden_state(input, Positions::All)
+    }
+
+    fn hidden_state(
+        &self,
+        input: &BackboneInput,
+        positions: Positions,
+    ) -> Result<(Tensor, Tensor)> {
         let (input_ids, attention_mask, token_type_ids) = input.tokens()?;
         let hidden = self
             .encoder
-            .forward(input_ids, attention_mask, token_type_ids)?;
+            .forward(input_ids, attention_mask, token_type_ids, positions)?;
         Ok((hidden, attention_mask.clone()))
     }
 }
@@ -142,7 +152,8 @@ impl Backbone for TextEncoder {
     }
 
     fn embed(&self, input: &BackboneInput) -> Result<Tensor> {
-        let (hidden, mask) = self.last_hidden_state(input)?;
+        // Pooling reads the real tokens and position 0 only: padding rows are not computed.
+        let (hidden, mask) = self.hidden_state(input, Positions::Tokens)?;
         self.pooling.pool(&hidden, &mask)
     }
 }
