@@ -15,12 +15,12 @@
 pub mod attention;
 mod avx2;
 pub mod conv;
+pub mod gelu;
 #[allow(
     unsafe_code,
     reason = "the microkernels (intrinsics, raw tile pointers) and the output shared by disjoint tiles; each block says why it is sound"
 )]
 pub mod gemm;
-pub mod gelu;
 pub mod layer_norm;
 pub mod pool;
 #[cfg(test)]
