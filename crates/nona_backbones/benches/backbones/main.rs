@@ -52,7 +52,7 @@ fn main() -> nona_backbones::Result<()> {
     let mut reference = Reference::start(threads, MIN_TIME.as_secs_f64());
     let nona = &mut Nona::default();
     let context = format!(
-        "nona: candle CPU, {threads} threads; {}, {threads} threads",
+        "nona CPU, {threads} threads; {}, {threads} threads",
         reference.label()
     );
     let images: Vec<&str> = backbone_names_for(InputKind::Image)
@@ -100,7 +100,7 @@ fn main() -> nona_backbones::Result<()> {
             &measure(nona, &mut reference, &encoder)?,
         );
         let log_mel = measure(nona, &mut reference, &[Workload::LogMel])?;
-        table::row("log-mel only (one thread)", &log_mel);
+        table::row("log-mel only, one clip", &log_mel);
         println!();
     }
     if let Some(absence) = reference.absence() {
