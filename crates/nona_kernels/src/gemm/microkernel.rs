@@ -41,7 +41,7 @@ pub(crate) fn selected() -> (Kernel, &'static str) {
     static SELECTED: OnceLock<(Kernel, &'static str)> = OnceLock::new();
     *SELECTED.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        if crate::avx2::available() {
             return (avx2_fma as Kernel, "avx2+fma");
         }
         (portable as Kernel, "portable")
